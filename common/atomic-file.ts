@@ -1,0 +1,53 @@
+import { promises as fs } from 'node:fs';
+import * as path from 'node:path';
+
+/**
+ * Writes `data` to `file` so that a reader (or a daemon restarted after a crash) sees either the
+ * old content or the new, never a torn file: write a temp file beside it, fsync it, rename it
+ * over the target, then fsync the directory so the rename itself is durable.
+ */
+export async function writeFileAtomic(file: string, data: string | Uint8Array, mode = 0o644): Promise<void> {
+  const dir = path.dirname(file);
+  const tmp = path.join(dir, `.${path.basename(file)}.${process.pid}.${Date.now()}.tmp`);
+  const handle = await fs.open(tmp, 'wx', mode);
+  try {
+    await handle.writeFile(data);
+    await handle.sync();
+  } catch (err) {
+    await handle.close();
+    await fs.rm(tmp, { force: true });
+    throw err;
+  }
+  await handle.close();
+  try {
+    await fs.rename(tmp, file);
+  } catch (err) {
+    await fs.rm(tmp, { force: true });
+    throw err;
+  }
+  await syncDir(dir);
+}
+
+/** Writes a JSON record atomically (see writeFileAtomic). */
+export async function writeJsonAtomic(file: string, value: unknown, mode = 0o644): Promise<void> {
+  await writeFileAtomic(file, JSON.stringify(value, null, 2) + '\n', mode);
+}
+
+/** Reads a JSON record, or returns undefined when the file does not exist. */
+export async function readJsonIfExists<T>(file: string): Promise<T | undefined> {
+  try {
+    return JSON.parse(await fs.readFile(file, 'utf8')) as T;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw err;
+  }
+}
+
+async function syncDir(dir: string): Promise<void> {
+  const handle = await fs.open(dir, 'r');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}

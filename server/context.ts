@@ -1,0 +1,10 @@
+import type { PodCidrStore } from '../network/pod-cidr';
+import type { Config } from './config';
+import type { Logger } from './logger';
+
+/** What the RPC handlers share: the effective config, the logger and the daemon's managers. */
+export interface DaemonContext {
+  config: Config;
+  logger: Logger;
+  podCidrs: PodCidrStore;
+}

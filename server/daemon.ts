@@ -1,0 +1,40 @@
+import { promises as fs } from 'node:fs';
+import { PodCidrStore } from '../network/pod-cidr';
+import type { Config } from './config';
+import type { DaemonContext } from './context';
+import { CriServer } from './grpc-server';
+import { createLogger } from './logger';
+import { version } from './runtime-version';
+
+/**
+ * Runs the daemon until SIGTERM or SIGINT: prepares the state directories, loads what must survive
+ * restarts, serves CRI, and on a signal lets in-flight calls finish before exiting.
+ */
+export async function runDaemon(config: Config): Promise<void> {
+  const logger = createLogger(config.log);
+  // State directories are root's: images and container records are not for other users to read.
+  await fs.mkdir(config.root, { recursive: true, mode: 0o711 });
+  await fs.mkdir(config.runroot, { recursive: true, mode: 0o711 });
+  const podCidrs = PodCidrStore.at(config.root);
+  await podCidrs.load();
+
+  const ctx: DaemonContext = { config, logger, podCidrs };
+  const server = new CriServer(ctx);
+  await server.start();
+  logger.info('berth started', { version: version().runtime_version, pid: process.pid, root: config.root });
+
+  await new Promise<void>((resolve) => {
+    const onSignal = (signal: NodeJS.Signals) => {
+      logger.info('shutting down', { signal });
+      process.off('SIGTERM', onSignal);
+      process.off('SIGINT', onSignal);
+      server.stop().then(resolve, (err) => {
+        logger.error('shutdown failed', { error: String(err) });
+        resolve();
+      });
+    };
+    process.on('SIGTERM', onSignal);
+    process.on('SIGINT', onSignal);
+  });
+  logger.info('berth stopped');
+}

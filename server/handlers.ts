@@ -1,0 +1,23 @@
+import type { ImageServiceHandlers } from '../api/generated/runtime/v1/ImageService';
+import type { RuntimeServiceHandlers } from '../api/generated/runtime/v1/RuntimeService';
+import type { DaemonContext } from './context';
+import type { ServiceImpl } from './rpc';
+import { runtimeConfig } from './runtime-config';
+import { updateRuntimeConfig } from './runtime-config-update';
+import { status } from './runtime-status';
+import { version } from './runtime-version';
+
+/** The RuntimeService methods berth implements; the rest answer UNIMPLEMENTED. */
+export function runtimeService(ctx: DaemonContext): ServiceImpl<RuntimeServiceHandlers> {
+  return {
+    Version: () => version(),
+    Status: (request) => status(ctx, request),
+    RuntimeConfig: () => runtimeConfig(ctx),
+    UpdateRuntimeConfig: (request) => updateRuntimeConfig(ctx, request),
+  };
+}
+
+/** The ImageService methods berth implements; the rest answer UNIMPLEMENTED. */
+export function imageService(_ctx: DaemonContext): ServiceImpl<ImageServiceHandlers> {
+  return {};
+}
