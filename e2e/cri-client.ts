@@ -1,6 +1,7 @@
 import * as grpc from '@grpc/grpc-js';
 import type { MethodDefinition } from '@grpc/proto-loader';
 import { loadCri } from '../api';
+import { loadCriV1alpha2 } from '../api/v1alpha2';
 import type { ImageServiceDefinition } from '../api/generated/runtime/v1/ImageService';
 import type { RuntimeServiceDefinition } from '../api/generated/runtime/v1/RuntimeService';
 
@@ -23,18 +24,16 @@ export interface CriClient {
   close(): void;
 }
 
-export function connectCri(socketPath: string): CriClient {
-  const cri = loadCri();
+/**
+ * Connects to a CRI socket speaking `apiVersion`. A v1alpha2 client is generated from the same
+ * proto under the v1alpha2 package; it lacks the methods v1 added.
+ */
+export function connectCri(socketPath: string, apiVersion: 'v1' | 'v1alpha2' = 'v1'): CriClient {
+  const api = apiVersion === 'v1' ? loadCri().runtime.v1 : loadCriV1alpha2();
   const channel = new grpc.Client(`unix://${socketPath}`, grpc.credentials.createInsecure());
   return {
-    runtime: promiseClient(
-      channel,
-      cri.runtime.v1.RuntimeService.service,
-    ) as PromiseClient<RuntimeServiceDefinition>,
-    image: promiseClient(
-      channel,
-      cri.runtime.v1.ImageService.service,
-    ) as PromiseClient<ImageServiceDefinition>,
+    runtime: promiseClient(channel, api.RuntimeService.service) as PromiseClient<RuntimeServiceDefinition>,
+    image: promiseClient(channel, api.ImageService.service) as PromiseClient<ImageServiceDefinition>,
     close: () => channel.close(),
   };
 }

@@ -24,6 +24,7 @@ describe('config', () => {
     expect(config.listen).toBe('/run/berth/berth.sock');
     expect(config.cgroup_driver).toBe('cgroupfs');
     expect(config.default_runtime).toBe('berth');
+    expect(config.enable_v1alpha2).toBe(true);
     expect(config.log).toEqual({ level: 'info', format: 'text' });
     expect(config.runtimes.runc).toEqual({ path: '/usr/sbin/runc', root: '/run/berth/runtimes/runc' });
     expect(config.runtimes.berth.path).toMatch(/native\/bin\/berth-runtime$/);
@@ -37,6 +38,7 @@ describe('config', () => {
 root = "/srv/berth"
 runroot = "/run/b2"
 default_runtime = "crun"
+enable_v1alpha2 = false
 [log]
 level = "debug"
 format = "json"
@@ -56,6 +58,7 @@ insecure = ["localhost:5000"]
     expect(config.runroot).toBe('/run/b2');
     expect(config.log).toEqual({ level: 'warn', format: 'json' });
     expect(config.default_runtime).toBe('crun');
+    expect(config.enable_v1alpha2).toBe(false);
     // Runtime roots follow the runroot unless set.
     expect(config.runtimes.crun.root).toBe('/run/b2/runtimes/crun');
     expect(config.runtimes.kata).toEqual({ path: '/usr/bin/kata-runtime', root: '/run/b2/runtimes/kata' });
@@ -74,6 +77,7 @@ insecure = ["localhost:5000"]
       '[registries.mirrors.x]\na = 1',
       /key "registries\.mirrors\.x" .*must be an array of strings, got a table/,
     ],
+    ['enable_v1alpha2 = "yes"', /key "enable_v1alpha2" .*must be true or false, got a string/],
     ['root = 5', /key "root" .*must be a string, got an integer/],
     ['[streaming]\nport = "10"', /key "streaming\.port" .*must be an integer, got a string/],
     ['[streaming]\nport = 70000', /key "streaming\.port" .*between 0 and 65535/],

@@ -31,6 +31,8 @@ export interface Config {
   cgroup_driver: 'cgroupfs';
   /** Handler used when a pod names none (the CRI's empty runtime_handler). */
   default_runtime: string;
+  /** Also serve the older CRI API runtime.v1alpha2 (kubelets 1.20 to 1.25) on the same socket. */
+  enable_v1alpha2: boolean;
   log: { level: LogLevel; format: LogFormat };
   runtimes: Record<string, RuntimeHandler>;
   cni: { conf_dir: string; bin_dirs: string[] };
@@ -130,6 +132,8 @@ export function resolveConfig(doc: Toml, source: string, overrides: ConfigOverri
     r.fail('default_runtime', `names no runtime handler; known: ${Object.keys(runtimes).join(', ')}`);
   }
 
+  const enableV1alpha2 = r.bool('enable_v1alpha2', true);
+
   const cniTable = r.table('cni');
   const cni = {
     conf_dir: cniTable.str('conf_dir', '/etc/cni/net.d'),
@@ -183,6 +187,7 @@ export function resolveConfig(doc: Toml, source: string, overrides: ConfigOverri
     native_dir: nativeDir,
     cgroup_driver: 'cgroupfs',
     default_runtime: defaultRuntime,
+    enable_v1alpha2: enableV1alpha2,
     log: { level: level as LogLevel, format },
     runtimes,
     cni,
@@ -251,6 +256,13 @@ class Reader {
     if (typeof v === 'bigint') return Number(v);
     if (typeof v !== 'number' || !Number.isInteger(v))
       this.fail(key, `must be an integer, got ${describe(v)}`);
+    return v;
+  }
+
+  bool(key: string, fallback: boolean): boolean {
+    const v = this.take(key);
+    if (v === undefined) return fallback;
+    if (typeof v !== 'boolean') this.fail(key, `must be true or false, got ${describe(v)}`);
     return v;
   }
 

@@ -1,6 +1,7 @@
 import { promises as fs } from 'node:fs';
 import * as grpc from '@grpc/grpc-js';
 import { loadCri } from '../api';
+import { loadCriV1alpha2 } from '../api/v1alpha2';
 import type { DaemonContext } from './context';
 import { imageService, runtimeService } from './handlers';
 import { bindService } from './rpc';
@@ -21,15 +22,23 @@ export class CriServer {
   private stopping?: Promise<void>;
 
   constructor(private readonly ctx: DaemonContext) {
-    const cri = loadCri();
-    const { RuntimeService, ImageService } = cri.runtime.v1;
+    this.addApi('runtime.v1', loadCri().runtime.v1, 'v1');
+    // The same handlers answer v1alpha2: its messages are v1's (see api/v1alpha2.ts).
+    if (ctx.config.enable_v1alpha2) this.addApi('runtime.v1alpha2', loadCriV1alpha2(), 'v1alpha2');
+  }
+
+  private addApi(pkg: string, api: ReturnType<typeof loadCri>['runtime']['v1'], apiVersion: string): void {
+    const { RuntimeService, ImageService } = api;
+    const { logger } = this.ctx;
+    const runtime = runtimeService(this.ctx, apiVersion);
+    const image = imageService(this.ctx);
     this.server.addService(
       RuntimeService.service,
-      bindService('runtime.v1.RuntimeService', RuntimeService.service, runtimeService(ctx), ctx.logger),
+      bindService(`${pkg}.RuntimeService`, RuntimeService.service, runtime, logger),
     );
     this.server.addService(
       ImageService.service,
-      bindService('runtime.v1.ImageService', ImageService.service, imageService(ctx), ctx.logger),
+      bindService(`${pkg}.ImageService`, ImageService.service, image, logger),
     );
   }
 

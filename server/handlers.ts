@@ -7,10 +7,13 @@ import { updateRuntimeConfig } from './runtime-config-update';
 import { status } from './runtime-status';
 import { version } from './runtime-version';
 
-/** The RuntimeService methods berth implements; the rest answer UNIMPLEMENTED. */
-export function runtimeService(ctx: DaemonContext): ServiceImpl<RuntimeServiceHandlers> {
+/**
+ * The RuntimeService methods berth implements; the rest answer UNIMPLEMENTED. `apiVersion` is
+ * the CRI API the service is registered under, which Version reports back.
+ */
+export function runtimeService(ctx: DaemonContext, apiVersion: string): ServiceImpl<RuntimeServiceHandlers> {
   return {
-    Version: () => version(),
+    Version: () => version(apiVersion),
     Status: (request) => status(ctx, request),
     RuntimeConfig: () => runtimeConfig(ctx),
     UpdateRuntimeConfig: (request) => updateRuntimeConfig(ctx, request),

@@ -32,6 +32,7 @@ export async function status(ctx: DaemonContext, request: StatusRequest__Output)
       config: JSON.stringify(config),
       network: JSON.stringify(network.network ?? null),
       podCIDRs: JSON.stringify(ctx.podCidrs.get()),
+      apiVersions: JSON.stringify(config.enable_v1alpha2 ? ['v1', 'v1alpha2'] : ['v1']),
       daemon: JSON.stringify({
         pid: process.pid,
         node: process.version,
