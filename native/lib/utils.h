@@ -40,4 +40,17 @@ steal_fd (int *fd)
   return v;
 }
 
+
+/* Reads a whole file; *out is NUL-terminated and owned by the caller. */
+int read_file (const char *path, char **out, size_t *len, err_t *err);
+/* Writes a file so that readers see either the old or the new content: write a temporary file
+ * beside it, fsync, rename over, fsync the directory. */
+int write_file_atomic (const char *path, const void *data, size_t len, mode_t mode, err_t *err);
+/* Writes a short string to an existing file (for /proc and /sys knobs). */
+int write_file (const char *path, const char *data, err_t *err);
+int mkdir_p (const char *path, mode_t mode, err_t *err);
+/* Removes a directory tree without following symlinks or crossing mount points. */
+int remove_tree (const char *path, err_t *err);
+int write_all_fd (int fd, const void *buf, size_t len);
+int read_all_fd (int fd, void *buf, size_t len);
 #endif

@@ -1,0 +1,30 @@
+/* The container's filesystem: rootfs propagation, config.json mounts, devices, pivot_root,
+ * masked and read-only paths. Runs in the init, inside the new mount namespace. */
+#ifndef BERTH_MOUNTS_H
+#define BERTH_MOUNTS_H
+
+#include <jansson.h>
+#include <stdbool.h>
+
+#include "error.h"
+
+struct mount_option
+{
+  const char *name;
+  bool clear;          /* the option clears the flag (rw, suid, dev, ...) */
+  unsigned long flag;
+  bool propagation;    /* MS_SHARED/MS_SLAVE/... set by a separate mount call */
+};
+
+extern const struct mount_option mount_options[];
+
+/* Splits an options array into mount flags, propagation flags and the data string. */
+int parse_mount_options (json_t *options, unsigned long *flags, unsigned long *propagation, char **data,
+                         bool *recursive_bind, err_t *err);
+
+/* Everything up to and including pivot_root: on return the process's root is the container's. */
+int setup_rootfs (json_t *spec, const char *bundle, bool new_user, bool no_pivot, err_t *err);
+/* After pivot_root: maskedPaths, readonlyPaths, root.readonly, rootfsPropagation. */
+int finish_rootfs (json_t *spec, err_t *err);
+
+#endif

@@ -1,0 +1,36 @@
+/* config.json "process": the credentials, limits and environment the init applies to itself
+ * before it becomes the container's process. */
+#ifndef BERTH_PROCESS_H
+#define BERTH_PROCESS_H
+
+#include <jansson.h>
+#include <stdint.h>
+
+#include "error.h"
+
+extern const char *const cap_names[];
+int cap_last (void);
+
+/* Parses the five capability sets; unknown names are an error, capabilities this kernel does
+ * not have are dropped with a warning (as runc does). */
+struct cap_sets
+{
+  uint64_t bounding, effective, permitted, inheritable, ambient;
+};
+int parse_capabilities (json_t *caps, struct cap_sets *out, err_t *err);
+
+int apply_rlimits (json_t *process, err_t *err);
+int apply_oom_score_adj (json_t *process, err_t *err);
+int check_lsm (json_t *process, err_t *err);
+/* Drops the bounding set, switches to the user and group (keeping capabilities across the
+ * switch), then sets the effective, permitted, inheritable and ambient sets. */
+int apply_user_and_capabilities (json_t *process, err_t *err);
+int apply_no_new_privileges (json_t *process, err_t *err);
+
+/* The environment as a NULL-terminated vector; adds HOME from the container's /etc/passwd
+ * when it is not set (runc does, so do many images' expectations). */
+int build_env (json_t *process, char ***env, err_t *err);
+/* Finds args[0] the way execvp would, with the PATH of the container's environment. */
+int find_executable (const char *name, char **env, char **out, err_t *err);
+
+#endif

@@ -1,0 +1,358 @@
+/**
+ * berth-runtime against the real kernel, compared with runc as the reference implementation:
+ * the same bundle runs under both and what the container sees (ids, capabilities, mounts,
+ * devices, limits, exit codes) and what `state` reports must match.
+ */
+import { spawnSync } from 'child_process';
+import * as fs from 'fs';
+import * as path from 'path';
+import { NATIVE_BIN, buildNative, killPid, procStat, waitFor } from '../testing/proc';
+import { Spec, baseSpec, makeRootfs, makeTempDir, writeBundle } from '../testing/bundle';
+
+const BERTH = path.join(NATIVE_BIN, 'berth-runtime');
+
+interface Runtime {
+  name: string;
+  argv: string[];
+}
+
+interface Result {
+  status: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+let work: string;
+let rootfs: string;
+let berth: Runtime;
+let runc: Runtime;
+const created: { rt: Runtime; id: string; pid?: number }[] = [];
+let seq = 0;
+
+function invoke(rt: Runtime, args: string[], stdio?: number): Result {
+  const r = spawnSync(rt.argv[0], [...rt.argv.slice(1), ...args], {
+    encoding: 'utf8',
+    timeout: 30000,
+    stdio: stdio === undefined ? ['ignore', 'pipe', 'pipe'] : ['ignore', stdio, stdio],
+  });
+  return { status: r.status, stdout: r.stdout ?? '', stderr: r.stderr ?? '' };
+}
+
+function newId(rt: Runtime): string {
+  const id = `berth-test-${process.pid}-${++seq}`;
+  created.push({ rt, id });
+  return id;
+}
+
+/** `run` in the foreground: the container's output and exit status. */
+function runIn(rt: Runtime, spec: Spec): Result {
+  const bundle = writeBundle(work, `bundle-${++seq}`, spec);
+  return invoke(rt, ['run', '--bundle', bundle, newId(rt)]);
+}
+
+function shSpec(script: string, edit?: (s: Spec) => void): Spec {
+  const spec = baseSpec(rootfs, ['sh', '-c', script]);
+  if (edit) edit(spec);
+  return spec;
+}
+
+/** Runs the same spec under runc and berth-runtime and expects the same exit and output. */
+function expectSameAsRunc(spec: Spec): Result {
+  const want = runIn(runc, spec);
+  const got = runIn(berth, spec);
+  expect({ status: got.status, stdout: got.stdout }).toEqual({ status: want.status, stdout: want.stdout });
+  return got;
+}
+
+function state(rt: Runtime, id: string): Record<string, unknown> {
+  const r = invoke(rt, ['state', id]);
+  if (r.status !== 0) throw new Error(`${rt.name} state ${id}: ${r.stderr}`);
+  return JSON.parse(r.stdout);
+}
+
+beforeAll(() => {
+  buildNative();
+  work = makeTempDir('berth-runtime-test-');
+  rootfs = makeRootfs(work);
+  berth = { name: 'berth-runtime', argv: [BERTH, '--root', path.join(work, 'state-berth')] };
+  runc = { name: 'runc', argv: ['runc', '--root', path.join(work, 'state-runc')] };
+});
+
+afterEach(() => {
+  for (const c of created.splice(0)) {
+    invoke(c.rt, ['delete', '--force', c.id]);
+    killPid(c.pid);
+  }
+});
+
+afterAll(() => {
+  if (work) fs.rmSync(work, { recursive: true, force: true });
+});
+
+describe('berth-runtime CLI', () => {
+  test('--version names the runtime and the spec version', () => {
+    const r = invoke(berth, ['--version']);
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/^berth-runtime version \S+\nspec: 1\.\d+\.\d+\n$/);
+  });
+
+  test('features is JSON listing namespaces, capabilities and mount options', () => {
+    const r = invoke(berth, ['features']);
+    expect(r.status).toBe(0);
+    const f = JSON.parse(r.stdout);
+    expect(f.linux.namespaces).toEqual(
+      expect.arrayContaining(['pid', 'network', 'mount', 'ipc', 'uts', 'user', 'cgroup']),
+    );
+    expect(f.linux.capabilities).toContain('CAP_SYS_ADMIN');
+    expect(f.mountOptions).toEqual(expect.arrayContaining(['rbind', 'ro', 'nosuid', 'rslave']));
+  });
+
+  test('unknown commands and missing containers fail with a message', () => {
+    expect(invoke(berth, ['frobnicate']).status).not.toBe(0);
+    const r = invoke(berth, ['state', 'no-such-container']);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/does not exist/);
+  });
+
+  test('--log-format json writes runc-style error lines to --log', () => {
+    const log = path.join(work, 'log.json');
+    const r = spawnSync(BERTH, [
+      '--root',
+      path.join(work, 'state-berth'),
+      '--log',
+      log,
+      '--log-format',
+      'json',
+      'state',
+      'nope',
+    ]);
+    expect(r.status).toBe(1);
+    const line = JSON.parse(fs.readFileSync(log, 'utf8').trim().split('\n').pop() ?? '');
+    expect(line).toMatchObject({ level: 'error', msg: expect.stringMatching(/nope.*does not exist/) });
+    expect(line.time).toMatch(/^\d{4}-\d\d-\d\dT/);
+  });
+
+  test('list is empty at first', () => {
+    const empty = invoke(berth, ['list', '--format', 'json']);
+    expect(empty.status).toBe(0);
+    expect(JSON.parse(empty.stdout)).toEqual([]);
+  });
+});
+
+describe('berth-runtime run, compared with runc', () => {
+  test('identity, hostname and environment', () => {
+    expectSameAsRunc(shSpec('id; hostname; env | sort; pwd'));
+  });
+
+  test('capabilities of the default set', () => {
+    expectSameAsRunc(shSpec('grep -E "^(Cap|NoNewPrivs)" /proc/self/status'));
+  });
+
+  test('mount table, devices and /dev links', () => {
+    expectSameAsRunc(shSpec('mount; ls -l /dev | sed "s/ [A-Z][a-z][a-z] .* / /"'));
+  });
+
+  test('exit status of the process', () => {
+    const r = expectSameAsRunc(shSpec('exit 7'));
+    expect(r.status).toBe(7);
+  });
+
+  test('a user with additional groups, umask and cwd', () => {
+    const r = expectSameAsRunc(
+      shSpec('id; umask; pwd; echo $HOME; grep -E "^Cap" /proc/self/status', (s) => {
+        s.process.user = { uid: 1000, gid: 1000, additionalGids: [5, 10], umask: 0o027 };
+        s.process.cwd = '/tmp';
+      }),
+    );
+    expect(r.stdout).toMatch(/uid=1000\(user\) gid=1000\(user\) groups=5\(tty\),10/);
+  });
+
+  test('capabilities in all five sets for a non-root user', () => {
+    const caps = ['CAP_CHOWN', 'CAP_NET_RAW', 'CAP_KILL'];
+    const r = expectSameAsRunc(
+      shSpec('grep -E "^Cap" /proc/self/status', (s) => {
+        s.process.user = { uid: 1000, gid: 1000 };
+        s.process.capabilities = {
+          bounding: [...caps, 'CAP_SETUID'],
+          effective: caps,
+          permitted: caps,
+          inheritable: caps,
+          ambient: caps,
+        };
+      }),
+    );
+    expect(r.stdout).toMatch(/CapAmb:\s+0000000000002021/);
+  });
+
+  test('rlimits and noNewPrivileges off', () => {
+    expectSameAsRunc(
+      shSpec('ulimit -n; ulimit -Hn; grep NoNewPrivs /proc/self/status', (s) => {
+        s.process.rlimits = [{ type: 'RLIMIT_NOFILE', soft: 300, hard: 400 }];
+        s.process.noNewPrivileges = false;
+      }),
+    );
+  });
+
+  test('read-only root, masked and read-only paths', () => {
+    const r = expectSameAsRunc(
+      shSpec(
+        'touch /x 2>&1; wc -c < /proc/kcore; ls /sys/firmware | wc -l; echo 1 > /proc/sys/vm/overcommit_memory 2>&1; echo done',
+      ),
+    );
+    expect(r.stdout).toMatch(/Read-only file system/);
+  });
+
+  test('bind mounts with options, tmpfs and sysctl', () => {
+    const data = path.join(work, 'data');
+    fs.mkdirSync(data, { recursive: true });
+    fs.writeFileSync(path.join(data, 'hello'), 'hello from the host\n');
+    expectSameAsRunc(
+      shSpec(
+        'cat /data/hello; touch /data/x 2>&1; grep -E " /(data|scratch) " /proc/self/mountinfo | cut -d" " -f5,6; cat /proc/sys/net/ipv4/ip_forward',
+        (s) => {
+          s.mounts.push({
+            destination: '/data',
+            type: 'bind',
+            source: data,
+            options: ['rbind', 'ro', 'nosuid', 'nodev'],
+          });
+          s.mounts.push({
+            destination: '/scratch',
+            type: 'tmpfs',
+            source: 'tmpfs',
+            options: ['noexec', 'size=1m'],
+          });
+          s.linux.sysctl = { 'net.ipv4.ip_forward': '1' };
+          s.root.readonly = false;
+        },
+      ),
+    );
+    // The mount points were created in the rootfs; remove them for the next tests.
+    fs.rmSync(path.join(rootfs, 'data'), { recursive: true, force: true });
+    fs.rmSync(path.join(rootfs, 'scratch'), { recursive: true, force: true });
+  });
+
+  test('hostname in a new uts namespace', () => {
+    expectSameAsRunc(shSpec('hostname', (s) => (s.hostname = 'pod-a')));
+  });
+
+  test('domainname (runc 1.1 ignores it; runtime-spec asks for it)', () => {
+    const r = runIn(
+      berth,
+      shSpec('cat /proc/sys/kernel/domainname', (s) => (s.domainname = 'example.test')),
+    );
+    expect(r).toMatchObject({ status: 0, stdout: 'example.test\n' });
+  });
+
+  test('hostname without a new uts namespace is an error', () => {
+    const r = runIn(
+      berth,
+      shSpec('true', (s) => {
+        s.linux.namespaces = s.linux.namespaces.filter((n: { type: string }) => n.type !== 'uts');
+      }),
+    );
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/uts namespace/);
+  });
+
+  test('a missing executable fails create with a clear message', () => {
+    const r = runIn(
+      berth,
+      shSpec('true', (s) => (s.process.args = ['no-such-binary'])),
+    );
+    expect(r.status).not.toBe(0);
+    expect(r.stderr).toMatch(/no-such-binary.*not found in \$PATH/);
+  });
+
+  test('features not implemented yet are refused, not ignored', () => {
+    const r = runIn(
+      berth,
+      shSpec('true', (s) => (s.linux.seccomp = { defaultAction: 'SCMP_ACT_ALLOW' })),
+    );
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/seccomp is not supported yet/);
+  });
+});
+
+describe('berth-runtime lifecycle, compared with runc', () => {
+  test.each(['berth', 'runc'])('create, start, state, kill, delete (%s)', async (which) => {
+    const rt = which === 'berth' ? berth : runc;
+    const spec = shSpec('echo started; exec sleep 60', (s) => (s.annotations = { 'io.berth.test': 'yes' }));
+    const bundle = writeBundle(work, `bundle-${++seq}`, spec);
+    const id = newId(rt);
+    const out = path.join(work, `${id}.out`);
+    const fd = fs.openSync(out, 'w');
+    const pidFile = path.join(work, `${id}.pid`);
+    try {
+      const c = invoke(rt, ['create', '--bundle', bundle, '--pid-file', pidFile, id], fd);
+      expect(c.status).toBe(0);
+    } finally {
+      fs.closeSync(fd);
+    }
+    const pid = Number(fs.readFileSync(pidFile, 'utf8'));
+    created[created.length - 1].pid = pid;
+
+    const s1 = state(rt, id);
+    expect(s1).toMatchObject({
+      ociVersion: expect.stringMatching(/^1\./),
+      id,
+      status: 'created',
+      pid,
+      bundle,
+      annotations: { 'io.berth.test': 'yes' },
+    });
+    expect(fs.readFileSync(out, 'utf8')).toBe('');
+    expect(invoke(rt, ['create', '--bundle', bundle, id]).status).not.toBe(0);
+
+    expect(invoke(rt, ['start', id]).status).toBe(0);
+    await waitFor('the container to print', () => fs.readFileSync(out, 'utf8') === 'started\n');
+    expect(state(rt, id)).toMatchObject({ status: 'running', pid });
+    expect(invoke(rt, ['start', id]).status).not.toBe(0);
+    expect(invoke(rt, ['delete', id]).status).not.toBe(0);
+    const listed = JSON.parse(invoke(rt, ['list', '--format', 'json']).stdout);
+    expect(listed.map((c: { id: string }) => c.id)).toContain(id);
+
+    expect(invoke(rt, ['kill', id, 'KILL']).status).toBe(0);
+    await waitFor('the container to stop', () => state(rt, id).status === 'stopped');
+    expect(procStat(pid)?.state ?? 'gone').toMatch(/Z|gone/);
+    expect(invoke(rt, ['delete', id]).status).toBe(0);
+    expect(invoke(rt, ['state', id]).status).not.toBe(0);
+  });
+
+  test.each(['berth', 'runc'])('delete removes a created container without --force (%s)', (which) => {
+    const rt = which === 'berth' ? berth : runc;
+    const bundle = writeBundle(work, `bundle-${++seq}`, shSpec('echo never'));
+    const id = newId(rt);
+    const fd = fs.openSync('/dev/null', 'w');
+    try {
+      expect(invoke(rt, ['create', '--bundle', bundle, id], fd).status).toBe(0);
+    } finally {
+      fs.closeSync(fd);
+    }
+    const pid = state(rt, id).pid as number;
+    created[created.length - 1].pid = pid;
+    expect(invoke(rt, ['delete', id]).status).toBe(0);
+    expect(invoke(rt, ['state', id]).status).not.toBe(0);
+    expect(procStat(pid)?.state ?? 'gone').toMatch(/Z|gone/);
+  });
+
+  test('delete --force kills a running container', async () => {
+    const bundle = writeBundle(work, `bundle-${++seq}`, shSpec('exec sleep 60'));
+    const id = newId(berth);
+    const fd = fs.openSync('/dev/null', 'w');
+    try {
+      expect(invoke(berth, ['create', '--bundle', bundle, id], fd).status).toBe(0);
+    } finally {
+      fs.closeSync(fd);
+    }
+    const pid = state(berth, id).pid as number;
+    created[created.length - 1].pid = pid;
+    expect(invoke(berth, ['start', id]).status).toBe(0);
+    expect(invoke(berth, ['kill', id, 'SIGTERM']).status).toBe(0);
+    // sleep is PID 1 of its namespace with no handler: SIGTERM does nothing, it still runs.
+    await new Promise((r) => setTimeout(r, 100));
+    expect(state(berth, id).status).toBe('running');
+    expect(invoke(berth, ['delete', '--force', id]).status).toBe(0);
+    expect(procStat(pid)?.state ?? 'gone').toMatch(/Z|gone/);
+  });
+});
