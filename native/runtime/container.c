@@ -17,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cgroup.h"
 #include "log.h"
 #include "spec.h"
 #include "state.h"
@@ -26,7 +27,6 @@ static int
 refuse_unsupported (json_t *spec, err_t *err)
 {
   json_t *hooks = json_object_get (spec, "hooks");
-  json_t *resources = spec_get (spec, "linux.resources");
   const char *key;
   json_t *v;
 
@@ -37,14 +37,6 @@ refuse_unsupported (json_t *spec, err_t *err)
     if (json_array_size (v) > 0)
       return make_error (err, ENOTSUP, "hooks.%s is not supported yet", key);
   }
-  json_object_foreach (resources, key, v)
-  {
-    if (!json_is_null (v) && !(json_is_array (v) && json_array_size (v) == 0)
-        && !(json_is_object (v) && json_object_size (v) == 0))
-      return make_error (err, ENOTSUP, "linux.resources.%s is not supported yet", key);
-  }
-  if (spec_get (spec, "linux.cgroupsPath") != NULL)
-    return make_error (err, ENOTSUP, "linux.cgroupsPath is not supported yet");
   return 0;
 }
 
@@ -130,6 +122,9 @@ container_create (struct global_opts *g, const struct create_opts *o, pid_t *pid
   cleanup_free char *config_path = NULL;
   cleanup_free char *rootfs = NULL;
   cleanup_free char *created = NULL;
+  cleanup_free char *cgpath = NULL;
+  const struct cgroup_ops *cg = cgroup_host_ops ();
+  bool made_cgroup = false;
   cleanup_close int console = -1;
   __attribute__ ((cleanup (cleanup_child))) pid_t child = -1;
   json_t *spec = NULL;
@@ -255,6 +250,23 @@ container_create (struct global_opts *g, const struct create_opts *o, pid_t *pid
         goto out;
     }
 
+  /* The init joins its cgroup before it runs anything of the container. */
+  cgpath = cgroup_path_for (spec, o->id);
+  if (cgpath == NULL)
+    {
+      ret = make_error (err, ENOMEM, "cgroup path");
+      goto out;
+    }
+  made_cgroup = true;
+  ret = cg->enter (cgpath, child, err);
+  if (ret >= 0)
+    ret = cg->apply (cgpath, spec_get (spec, "linux.resources"), spec_get (spec, "linux.devices"), err);
+  if (ret < 0)
+    {
+      err_prefix (err, "cgroup `%s`", cgpath);
+      goto out;
+    }
+
   msg = SYNC_GO;
   if (write_all_fd (sv[0], &msg, sizeof (msg)) < 0)
     {
@@ -293,6 +305,8 @@ container_create (struct global_opts *g, const struct create_opts *o, pid_t *pid
   json_object_set_new (state, "bundle", json_string (bundle));
   json_object_set_new (state, "rootfs", json_string (rootfs ? rootfs : ""));
   json_object_set_new (state, "created", json_string (created ? created : ""));
+  json_object_set_new (state, "cgroupPath", json_string (cgpath));
+  json_object_set_new (state, "cgroupDriver", json_string (cg->name));
   if (json_object_get (spec, "annotations"))
     json_object_set (state, "annotations", json_object_get (spec, "annotations"));
   ret = state_write (dir, state, err);
@@ -321,6 +335,11 @@ out:
   if (ret < 0 && made_dir)
     {
       cleanup_child (&child);
+      if (made_cgroup)
+        {
+          cgroup_signal_all (cg, cgpath, SIGKILL, NULL);
+          cg->destroy (cgpath, NULL);
+        }
       remove_tree (dir, NULL);
     }
   return ret;
@@ -422,5 +441,17 @@ container_delete (struct global_opts *g, const char *id, bool force, err_t *err)
       if (wait_gone (pid, start, 10000) < 0)
         return make_error (err, ETIMEDOUT, "the init %d did not exit after SIGKILL", (int) pid);
     }
+  /* Processes left in the cgroup (the init's pid namespace was shared) die with it. */
+  {
+    const char *cgpath = json_string_value (json_object_get (c.state, "cgroupPath"));
+    const struct cgroup_ops *cg = cgroup_ops_by_name (json_string_value (json_object_get (c.state, "cgroupDriver")));
+    if (cgpath != NULL)
+      {
+        ret = cgroup_signal_all (cg, cgpath, SIGKILL, NULL);
+        ret = cg->destroy (cgpath, err);
+        if (ret < 0)
+          return ret;
+      }
+  }
   return remove_tree (c.dir, err);
 }

@@ -36,7 +36,7 @@ cmd_features (struct global_opts *g, int argc, char **argv, err_t *err)
   json_object_set_new (out, "mountOptions", mount_opts);
   json_object_set_new (linux_, "namespaces", namespaces);
   json_object_set_new (linux_, "capabilities", caps);
-  json_object_set_new (linux_, "cgroup", json_pack ("{s:b, s:b, s:b, s:b}", "v1", 0, "v2", 0, "systemd", 0, "systemdUser", 0));
+  json_object_set_new (linux_, "cgroup", json_pack ("{s:b, s:b, s:b, s:b}", "v1", 1, "v2", 1, "systemd", 0, "systemdUser", 0));
   json_object_set_new (linux_, "seccomp", json_pack ("{s:b}", "enabled", 0));
   json_object_set_new (linux_, "apparmor", json_pack ("{s:b}", "enabled", 1));
   json_object_set_new (linux_, "selinux", json_pack ("{s:b}", "enabled", 1));

@@ -3,6 +3,7 @@
 #include <signal.h>
 #include <string.h>
 
+#include "cgroup.h"
 #include "cmd-common.h"
 #include "signals.h"
 #include "state.h"
@@ -32,11 +33,12 @@ cmd_kill (struct global_opts *g, int argc, char **argv, err_t *err)
   ret = container_load (g, argv[optind], &c, err);
   if (ret < 0)
     return ret;
-  if (all)
-    return make_error (err, ENOTSUP, "kill --all needs the container's cgroup, which is not supported yet");
   /* runtime-spec "kill": an error when the container is neither created nor running. */
-  if (strcmp (container_status (&c), "stopped") == 0)
+  if (strcmp (container_status (&c), "stopped") == 0 && !all)
     return make_error (err, ESRCH, "container `%s` is not running", c.id);
+  if (all)
+    return cgroup_signal_all (cgroup_ops_by_name (json_string_value (json_object_get (c.state, "cgroupDriver"))),
+                              json_string_value (json_object_get (c.state, "cgroupPath")), signo, err);
   if (kill (container_pid (&c), signo) < 0)
     return make_error (err, errno, "kill %d", (int) container_pid (&c));
   return 0;

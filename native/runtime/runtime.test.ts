@@ -28,6 +28,15 @@ let berth: Runtime;
 let runc: Runtime;
 const created: { rt: Runtime; id: string; pid?: number }[] = [];
 let seq = 0;
+const CGROUP_PARENT = `/berth-test-${process.pid}`;
+
+/** The directories of a cgroup path in every mounted hierarchy. */
+function cgroupDirs(cgpath: string): string[] {
+  return fs
+    .readdirSync('/sys/fs/cgroup')
+    .map((h) => path.join('/sys/fs/cgroup', h, cgpath))
+    .filter((d) => fs.existsSync(d));
+}
 
 function invoke(rt: Runtime, args: string[], stdio?: number): Result {
   const r = spawnSync(rt.argv[0], [...rt.argv.slice(1), ...args], {
@@ -52,6 +61,8 @@ function runIn(rt: Runtime, spec: Spec): Result {
 
 function shSpec(script: string, edit?: (s: Spec) => void): Spec {
   const spec = baseSpec(rootfs, ['sh', '-c', script]);
+  // Every container's cgroup sits below one parent of this test run, removed in afterAll.
+  spec.linux.cgroupsPath = `${CGROUP_PARENT}/c-${++seq}`;
   if (edit) edit(spec);
   return spec;
 }
@@ -87,6 +98,8 @@ afterEach(() => {
 
 afterAll(() => {
   if (work) fs.rmSync(work, { recursive: true, force: true });
+  // Only the (by now empty) parent is left: the runtimes removed each container's cgroup.
+  for (const parent of cgroupDirs(CGROUP_PARENT)) fs.rmdirSync(parent);
 });
 
 describe('berth-runtime CLI', () => {
@@ -271,6 +284,90 @@ describe('berth-runtime run, compared with runc', () => {
     );
     expect(r.status).toBe(1);
     expect(r.stderr).toMatch(/seccomp is not supported yet/);
+  });
+});
+
+describe('berth-runtime cgroups (v1 on this host), compared with runc', () => {
+  const knobs = [
+    'memory/memory.limit_in_bytes',
+    'memory/memory.soft_limit_in_bytes',
+    'memory/memory.memsw.limit_in_bytes',
+    'cpu/cpu.shares',
+    'cpu/cpu.cfs_period_us',
+    'cpu/cpu.cfs_quota_us',
+    'cpuset/cpuset.cpus',
+    'pids/pids.max',
+    'blkio/blkio.bfq.weight',
+    'devices/devices.list',
+  ];
+
+  test('resources are written to the container cgroup and removed with it', () => {
+    const results: Record<string, Result> = {};
+    for (const rt of [runc, berth]) {
+      const cgpath = `${CGROUP_PARENT}/${rt.name}-${++seq}`;
+      const spec = shSpec(
+        `for k in ${knobs.join(' ')}; do cat /sys/fs/cgroup/$k 2>/dev/null || echo "$k missing"; done; head -c 1 /dev/zero | wc -c; grep -c ${cgpath} /proc/self/cgroup`,
+        (s) => {
+          s.linux.cgroupsPath = cgpath;
+          s.linux.resources = {
+            devices: [{ allow: false, access: 'rwm' }],
+            memory: { limit: 64 << 20, reservation: 32 << 20, swap: 128 << 20 },
+            cpu: { shares: 512, quota: 50000, period: 100000, cpus: '0' },
+            pids: { limit: 50 },
+            blockIO: { weight: 300 },
+          };
+        },
+      );
+      results[rt.name] = runIn(rt, spec);
+      // Gone after run: every hierarchy's directory was removed.
+      expect(cgroupDirs(cgpath)).toEqual([]);
+    }
+    expect(results['berth-runtime'].stdout).toBe(results['runc'].stdout);
+    expect(results['berth-runtime'].status).toBe(0);
+    expect(results['berth-runtime'].stdout).toMatch(
+      /^67108864\n33554432\n134217728\n512\n100000\n50000\n0\n50\n/,
+    );
+  });
+
+  test('a pids limit is enforced', () => {
+    const r = runIn(
+      berth,
+      shSpec(
+        'for i in 1 2 3 4 5 6; do sleep 1 & done 2>&1 | grep -c "Resource temporarily unavailable"; true',
+        (s) => {
+          s.linux.cgroupsPath = `${CGROUP_PARENT}/pids-${++seq}`;
+          s.linux.resources = { pids: { limit: 4 } };
+        },
+      ),
+    );
+    expect(r.status).toBe(0);
+    expect(Number(r.stdout.trim())).toBeGreaterThan(0);
+  });
+
+  test('ps lists and kill --all signals every process of a container sharing the host pid namespace', async () => {
+    const spec = shSpec('sleep 61 & exec sleep 62', (s) => {
+      s.linux.namespaces = s.linux.namespaces.filter((n: { type: string }) => n.type !== 'pid');
+      s.linux.cgroupsPath = `${CGROUP_PARENT}/all-${++seq}`;
+    });
+    const bundle = writeBundle(work, `bundle-${++seq}`, spec);
+    const id = newId(berth);
+    const fd = fs.openSync('/dev/null', 'w');
+    try {
+      expect(invoke(berth, ['run', '--detach', '--bundle', bundle, id], fd).status).toBe(0);
+    } finally {
+      fs.closeSync(fd);
+    }
+    created[created.length - 1].pid = state(berth, id).pid as number;
+    const pids: number[] = await waitFor('two processes', () => {
+      const list = JSON.parse(invoke(berth, ['ps', '--format', 'json', id]).stdout);
+      return list.length === 2 ? list : undefined;
+    });
+    const table = invoke(berth, ['ps', id]).stdout;
+    expect(table).toMatch(/^UID\s+PID/);
+    expect(table).toMatch(/sleep 61/);
+    expect(invoke(berth, ['kill', '--all', id, 'KILL']).status).toBe(0);
+    await waitFor('every process to die', () => pids.every((p) => (procStat(p)?.state ?? 'Z') === 'Z'));
+    expect(invoke(berth, ['delete', id]).status).toBe(0);
   });
 });
 
