@@ -1,0 +1,114 @@
+import type { OciNamespace, OciSpec } from '../oci/spec-types';
+import { OCI_VERSION } from '../oci/spec-types';
+import type { PinnedNamespaces } from './namespaces';
+
+/** Where the pause binary appears inside its otherwise empty rootfs. */
+export const PAUSE_PATH = '/pause';
+
+export interface PauseSpecInput {
+  rootfs: string;
+  pauseBinary: string;
+  /** The pod's pinned namespaces to join; a missing kind means the host's. */
+  namespaces: PinnedNamespaces;
+  /** A new pid namespace for the pod (false: the host's, for hostPID pods). */
+  newPidNamespace: boolean;
+  hostname?: string;
+  cgroupsPath: string;
+  /** The pod's /dev/shm to bind: its private tmpfs, or the host's /dev/shm for a host-IPC pod. */
+  shmSource: string;
+  user: { uid: number; gid: number; additionalGids: number[] };
+  oomScoreAdj: number;
+  annotations: Record<string, string>;
+}
+
+/**
+ * The OCI spec of a pod's pause process: a read-only rootfs holding only the pause binary, no
+ * capabilities, no new privileges, joined to the pod's pinned namespaces. It never reads a file,
+ * so it needs none of the pod's /etc files.
+ */
+export function pauseSpec(input: PauseSpecInput): OciSpec {
+  const namespaces: OciNamespace[] = [{ type: 'mount' }];
+  if (input.newPidNamespace) namespaces.push({ type: 'pid' });
+  if (input.namespaces.net) namespaces.push({ type: 'network', path: input.namespaces.net });
+  if (input.namespaces.ipc) namespaces.push({ type: 'ipc', path: input.namespaces.ipc });
+  if (input.namespaces.uts) namespaces.push({ type: 'uts', path: input.namespaces.uts });
+  const ownIpc = input.namespaces.ipc !== undefined;
+  return {
+    ociVersion: OCI_VERSION,
+    process: {
+      terminal: false,
+      user: { uid: input.user.uid, gid: input.user.gid, additionalGids: input.user.additionalGids },
+      args: [PAUSE_PATH],
+      env: ['PATH=/'],
+      cwd: '/',
+      capabilities: { bounding: [], effective: [], inheritable: [], permitted: [], ambient: [] },
+      noNewPrivileges: true,
+      oomScoreAdj: input.oomScoreAdj,
+    },
+    root: { path: input.rootfs, readonly: true },
+    // A hostname may only be set in a UTS namespace of the pod's own.
+    ...(input.namespaces.uts && input.hostname ? { hostname: input.hostname } : {}),
+    mounts: [
+      { destination: '/proc', type: 'proc', source: 'proc', options: ['nosuid', 'noexec', 'nodev'] },
+      {
+        destination: '/dev',
+        type: 'tmpfs',
+        source: 'tmpfs',
+        options: ['nosuid', 'strictatime', 'mode=755', 'size=65536k'],
+      },
+      {
+        destination: '/dev/pts',
+        type: 'devpts',
+        source: 'devpts',
+        options: ['nosuid', 'noexec', 'newinstance', 'ptmxmode=0666', 'mode=0620'],
+      },
+      {
+        destination: '/dev/shm',
+        type: 'bind',
+        source: input.shmSource,
+        options: ['rbind', 'nosuid', 'noexec', 'nodev'],
+      },
+      ...(ownIpc
+        ? [
+            {
+              destination: '/dev/mqueue',
+              type: 'mqueue',
+              source: 'mqueue',
+              options: ['nosuid', 'noexec', 'nodev'],
+            },
+          ]
+        : []),
+      {
+        destination: PAUSE_PATH,
+        type: 'bind',
+        source: input.pauseBinary,
+        options: ['rbind', 'ro', 'nosuid', 'nodev'],
+      },
+    ],
+    annotations: input.annotations,
+    linux: {
+      namespaces,
+      cgroupsPath: input.cgroupsPath,
+      resources: { devices: [{ allow: false, access: 'rwm' }] },
+      maskedPaths: [
+        '/proc/acpi',
+        '/proc/kcore',
+        '/proc/keys',
+        '/proc/latency_stats',
+        '/proc/timer_list',
+        '/proc/timer_stats',
+        '/proc/sched_debug',
+        '/proc/scsi',
+        '/sys/firmware',
+      ],
+      readonlyPaths: [
+        '/proc/asound',
+        '/proc/bus',
+        '/proc/fs',
+        '/proc/irq',
+        '/proc/sys',
+        '/proc/sysrq-trigger',
+      ],
+    },
+  };
+}

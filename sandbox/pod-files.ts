@@ -1,0 +1,115 @@
+import { promises as fs } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { writeFileAtomic } from '../common/atomic-file';
+import { run } from '../common/exec';
+import { InternalError, InvalidArgumentError } from '../common/errors';
+
+export interface DnsConfig {
+  servers: string[];
+  searches: string[];
+  options: string[];
+}
+
+/** Size of a pod's private /dev/shm, as containerd and docker default to. */
+export const POD_SHM_SIZE = '64m';
+
+/**
+ * The resolv.conf a pod's containers see: the kubelet's DNS config when it gives one (it does
+ * for every pod with a DNS policy), otherwise the host's file.
+ */
+export async function writeResolvConf(file: string, dns: DnsConfig | null | undefined): Promise<void> {
+  if (!dns || (dns.servers.length === 0 && dns.searches.length === 0 && dns.options.length === 0)) {
+    await fs.copyFile('/etc/resolv.conf', file).catch(async (err: NodeJS.ErrnoException) => {
+      if (err.code !== 'ENOENT') throw err;
+      await writeFileAtomic(file, '');
+    });
+    return;
+  }
+  for (const value of [...dns.servers, ...dns.searches, ...dns.options]) {
+    if (/[\s#;]/.test(value) || value === '') {
+      throw new InvalidArgumentError(`DNS config entry "${value}" is not a single word`);
+    }
+  }
+  const lines = [
+    ...(dns.searches.length > 0 ? [`search ${dns.searches.join(' ')}`] : []),
+    ...dns.servers.map((server) => `nameserver ${server}`),
+    ...(dns.options.length > 0 ? [`options ${dns.options.join(' ')}`] : []),
+  ];
+  await writeFileAtomic(file, lines.join('\n') + '\n');
+}
+
+/** /etc/hostname for the pod: its own name, or the node's for a host-network pod. */
+export async function writeHostname(file: string, hostname: string): Promise<void> {
+  await writeFileAtomic(file, `${hostname}\n`);
+}
+
+/**
+ * /etc/hosts for the pod: the host's for a host-network pod; otherwise the loopback names and
+ * the pod's own address(es), as a container expects to resolve its hostname.
+ */
+export async function writeHosts(
+  file: string,
+  hostNetwork: boolean,
+  hostname: string,
+  ips: string[],
+): Promise<void> {
+  if (hostNetwork) {
+    await fs.copyFile('/etc/hosts', file);
+    return;
+  }
+  const lines = [
+    '127.0.0.1\tlocalhost',
+    '::1\tlocalhost ip6-localhost ip6-loopback',
+    'fe00::0\tip6-localnet',
+    'fe00::0\tip6-mcastprefix',
+    'fe00::1\tip6-allnodes',
+    'fe00::2\tip6-allrouters',
+    ...ips.map((ip) => `${ip}\t${hostname}`),
+  ];
+  await writeFileAtomic(file, lines.join('\n') + '\n');
+}
+
+/** Mounts a pod's private /dev/shm (a tmpfs that all its containers share). */
+export async function mountShm(dir: string): Promise<void> {
+  await fs.mkdir(dir, { recursive: true, mode: 0o755 });
+  try {
+    await run('mount', [
+      '-t',
+      'tmpfs',
+      '-o',
+      `nosuid,nodev,noexec,mode=1777,size=${POD_SHM_SIZE}`,
+      'shm',
+      dir,
+    ]);
+  } catch (err) {
+    throw new InternalError(`cannot mount the pod's /dev/shm at ${dir}: ${(err as Error).message}`, {
+      cause: err,
+    });
+  }
+}
+
+/** Unmounts whatever is mounted at `dir` (lazily, so a straggling user does not block removal). */
+export async function unmountIfMounted(dir: string): Promise<void> {
+  if (!(await isMountPoint(dir))) return;
+  try {
+    await run('umount', ['--lazy', dir]);
+  } catch (err) {
+    throw new InternalError(`cannot unmount ${dir}: ${(err as Error).message}`, { cause: err });
+  }
+}
+
+async function isMountPoint(dir: string): Promise<boolean> {
+  const mounts = await fs.readFile('/proc/self/mountinfo', 'utf8');
+  const target = path.resolve(dir);
+  return mounts.split('\n').some((line) => unescapeMountPath(line.split(' ')[4] ?? '') === target);
+}
+
+/** mountinfo escapes space, tab, newline and backslash as octal. */
+function unescapeMountPath(field: string): string {
+  return field.replace(/\\([0-7]{3})/g, (_, octal: string) => String.fromCharCode(parseInt(octal, 8)));
+}
+
+export function nodeHostname(): string {
+  return os.hostname();
+}

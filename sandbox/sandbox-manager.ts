@@ -1,0 +1,315 @@
+import { promises as fs } from 'node:fs';
+import * as path from 'node:path';
+import type { PodSandboxConfig__Output } from '../api/generated/runtime/v1/PodSandboxConfig';
+import { InvalidArgumentError, NotFoundError } from '../common/errors';
+import { newId } from '../common/ids';
+import { Rollback } from '../common/rollback';
+import { nowNanos } from '../common/time';
+import { writeJsonAtomic } from '../common/atomic-file';
+import { PAUSE_OOM_SCORE_ADJ, restrictOomScoreAdj } from '../oci/oom';
+import { OciRuntimeCli } from '../oci/runtime-cli';
+import type { Config } from '../server/config';
+import type { Logger } from '../server/logger';
+import { NamespacePinner } from './namespaces';
+import { pauseSpec } from './pause-spec';
+import {
+  mountShm,
+  nodeHostname,
+  unmountIfMounted,
+  writeHostname,
+  writeHosts,
+  writeResolvConf,
+} from './pod-files';
+import type { PodNetwork, PodNetworkRequest, PodPortMapping } from './pod-network';
+import { sandboxName, type SandboxRecord } from './sandbox-record';
+import { SandboxStore } from './sandbox-store';
+import { validatePodSysctls } from './sysctls';
+
+/** How long the pause process gets to exit on SIGTERM before it is killed. */
+const PAUSE_STOP_GRACE_MS = 2_000;
+/** The cgroup parent of pods the kubelet gave none (crictl runp without one). */
+const DEFAULT_CGROUP_PARENT = '/berth';
+
+/** What a pod's containers must do when the pod stops or goes (the container manager implements it). */
+export interface PodContainers {
+  stopAll(podId: string): Promise<void>;
+  removeAll(podId: string): Promise<void>;
+}
+
+const NO_CONTAINERS: PodContainers = { stopAll: async () => {}, removeAll: async () => {} };
+
+/**
+ * Pod sandboxes: their namespaces, network, pod files and pause process, and their records.
+ * The sandbox controller of the design: container code asks it for a pod's namespaces and files,
+ * never starts a pause process itself.
+ */
+export class SandboxManager {
+  readonly store: SandboxStore;
+  private readonly pinner: NamespacePinner;
+  private containers: PodContainers = NO_CONTAINERS;
+
+  constructor(
+    private readonly config: Config,
+    private readonly logger: Logger,
+    private readonly network: PodNetwork,
+  ) {
+    this.store = new SandboxStore(path.join(config.root, 'sandboxes'));
+    this.pinner = new NamespacePinner(
+      path.join(config.native_dir, 'berth-pinns'),
+      path.join(config.runroot, 'ns'),
+    );
+  }
+
+  /** Lets the container manager take part in stopping and removing pods. */
+  attachContainers(containers: PodContainers): void {
+    this.containers = containers;
+  }
+
+  async load(): Promise<void> {
+    await this.store.load((dir, err) =>
+      this.logger.error('unreadable sandbox record', { dir, error: err.message }),
+    );
+    this.logger.info('sandboxes loaded', { count: this.store.all().length });
+  }
+
+  /** RunPodSandbox: everything a pod needs before its first container, or nothing at all. */
+  async run(config: PodSandboxConfig__Output, requestedHandler: string): Promise<SandboxRecord> {
+    const metadata = config.metadata;
+    if (!metadata || !metadata.name || !metadata.namespace || !metadata.uid) {
+      throw new InvalidArgumentError('pod sandbox metadata needs a name, a namespace and a uid');
+    }
+    const handlerName = requestedHandler || this.config.default_runtime;
+    const handler = this.config.runtimes[handlerName];
+    if (!handler) {
+      throw new InvalidArgumentError(
+        `unknown runtime handler "${requestedHandler}"; configured: ${Object.keys(this.config.runtimes).join(', ')}`,
+      );
+    }
+    const linux = config.linux;
+    const security = linux?.security_context;
+    const nsOptions = security?.namespace_options;
+    const host = {
+      network: nsOptions?.network === 'NODE',
+      ipc: nsOptions?.ipc === 'NODE',
+      pid: nsOptions?.pid === 'NODE',
+    };
+    const sysctls = validatePodSysctls(linux?.sysctls ?? {}, {
+      net: !host.network,
+      ipc: !host.ipc,
+      uts: !host.network,
+    });
+    const hostname = host.network ? nodeHostname() : config.hostname || metadata.name;
+    if (!/^[A-Za-z0-9]([-A-Za-z0-9.]{0,62})?$/.test(hostname)) {
+      throw new InvalidArgumentError(`pod hostname "${hostname}" is not a valid host name`);
+    }
+
+    const id = newId();
+    const name = sandboxName(config);
+    this.store.reserve(name, id);
+    const rollback = new Rollback();
+    rollback.add('release the name', () => this.store.release(name, id));
+    const started = process.hrtime.bigint();
+    try {
+      const stateDir = this.store.dirOf(id);
+      const runDir = path.join(this.config.runroot, 'sandboxes', id);
+      const shmDir = path.join(runDir, 'shm');
+      await fs.mkdir(stateDir, { recursive: true, mode: 0o711 });
+      rollback.add('remove the state dir', () => fs.rm(stateDir, { recursive: true, force: true }));
+      await fs.mkdir(path.join(runDir, 'rootfs'), { recursive: true, mode: 0o711 });
+      rollback.add('remove the run dir', () => fs.rm(runDir, { recursive: true, force: true }));
+
+      await writeResolvConf(path.join(stateDir, 'resolv.conf'), config.dns_config);
+      await writeHostname(path.join(stateDir, 'hostname'), hostname);
+      if (!host.ipc) {
+        await mountShm(shmDir);
+        rollback.add('unmount /dev/shm', () => unmountIfMounted(shmDir));
+      }
+
+      const namespaces = await this.pinner.pin(
+        id,
+        { net: !host.network, ipc: !host.ipc, uts: !host.network },
+        hostname,
+        sysctls,
+      );
+      rollback.add('release the namespaces', () => this.pinner.unpin(Object.values(namespaces)));
+
+      let ips: string[] = [];
+      const netRequest = this.networkRequest(id, config, namespaces.net);
+      if (!host.network) {
+        rollback.add('tear down the network', () => this.network.tearDownPod(netRequest));
+        ips = (await this.network.setUpPod(netRequest)).ips;
+      }
+      await writeHosts(path.join(stateDir, 'hosts'), host.network, hostname, ips);
+
+      const runtime = new OciRuntimeCli(handlerName, handler);
+      const cgroupsPath = `${linux?.cgroup_parent || DEFAULT_CGROUP_PARENT}/${id}`;
+      const spec = pauseSpec({
+        rootfs: path.join(runDir, 'rootfs'),
+        pauseBinary: this.config.pause.binary,
+        namespaces,
+        newPidNamespace: !host.pid,
+        hostname: host.network ? undefined : hostname,
+        cgroupsPath,
+        shmSource: host.ipc ? '/dev/shm' : shmDir,
+        user: {
+          uid: Number(security?.run_as_user?.value ?? 0),
+          gid: Number(security?.run_as_group?.value ?? 0),
+          additionalGids: (security?.supplemental_groups ?? []).map(Number),
+        },
+        oomScoreAdj: restrictOomScoreAdj(PAUSE_OOM_SCORE_ADJ),
+        annotations: { 'io.kubernetes.cri.container-type': 'sandbox', 'io.kubernetes.cri.sandbox-id': id },
+      });
+      await writeJsonAtomic(path.join(runDir, 'config.json'), spec);
+      const pidFile = path.join(runDir, 'pause.pid');
+      await runtime.create(id, runDir, pidFile);
+      rollback.add('delete the pause container', () => runtime.delete(id, true));
+      await runtime.start(id);
+      const pausePid = Number.parseInt(await fs.readFile(pidFile, 'utf8'), 10);
+
+      const sharedPid = !host.pid && (nsOptions?.pid ?? 'POD') === 'POD';
+      if (sharedPid) {
+        namespaces.pid = await this.pinner.pinPidOf(id, pausePid);
+        rollback.add('release the pid namespace', () => this.pinner.unpin([namespaces.pid!]));
+      }
+
+      const record: SandboxRecord = {
+        version: 1,
+        id,
+        config,
+        requestedHandler,
+        runtimeHandler: handlerName,
+        createdAt: nowNanos(),
+        state: 'ready',
+        host,
+        sharedPid,
+        namespaces,
+        ips,
+        pausePid,
+        cgroupsPath,
+        stateDir,
+        runDir,
+        shmDir: host.ipc ? '/dev/shm' : shmDir,
+      };
+      await this.store.save(record);
+      this.logger.info('pod sandbox ready', {
+        id,
+        pod: `${metadata.namespace}/${metadata.name}`,
+        ips,
+        duration_ms: Number(process.hrtime.bigint() - started) / 1e6,
+      });
+      return record;
+    } catch (err) {
+      const failures = await rollback.unwind();
+      if (failures.length > 0) this.logger.error('pod sandbox rollback incomplete', { id, failures });
+      throw err;
+    }
+  }
+
+  /**
+   * StopPodSandbox: stops the pod's containers and pause process and releases its network (so the
+   * IP goes back to the pool). Idempotent: the CRI asks that a second stop, or a stop of a pod whose
+   * resources are already gone, succeed.
+   */
+  async stop(idOrPrefix: string): Promise<void> {
+    const record = this.store.find(idOrPrefix);
+    if (!record) return;
+    await this.containers.stopAll(record.id);
+    const runtime = this.runtimeOf(record);
+    const state = await runtime.state(record.id);
+    if (state && state.status !== 'stopped') {
+      await runtime.kill(record.id, 'TERM').catch(() => undefined); // it may exit in between
+      if (!(await this.waitStopped(runtime, record.id, PAUSE_STOP_GRACE_MS))) {
+        await runtime.kill(record.id, 'KILL').catch(() => undefined);
+        await this.waitStopped(runtime, record.id, PAUSE_STOP_GRACE_MS);
+      }
+    }
+    await runtime.delete(record.id, true);
+    if (!record.host.network) {
+      await this.network.tearDownPod(this.networkRequest(record.id, record.config, record.namespaces.net));
+    }
+    if (record.state !== 'notready') {
+      record.state = 'notready';
+      await this.store.save(record);
+    }
+  }
+
+  /** RemovePodSandbox: stops the pod if needed and deletes all of it. A missing pod is success (CRI). */
+  async remove(idOrPrefix: string): Promise<void> {
+    const record = this.store.find(idOrPrefix);
+    if (!record) return;
+    await this.stop(record.id);
+    await this.containers.removeAll(record.id);
+    await this.pinner.unpin(Object.values(record.namespaces));
+    if (!record.host.ipc) await unmountIfMounted(record.shmDir);
+    await fs.rm(record.runDir, { recursive: true, force: true });
+    await this.store.delete(record);
+    this.logger.info('pod sandbox removed', { id: record.id });
+  }
+
+  /** The sandbox, with its state checked against the runtime (a dead pause process means not ready). */
+  async get(idOrPrefix: string): Promise<SandboxRecord> {
+    const record = this.store.find(idOrPrefix);
+    if (!record) throw new NotFoundError(`pod sandbox "${idOrPrefix}" not found`);
+    await this.refreshState(record);
+    return record;
+  }
+
+  async list(): Promise<SandboxRecord[]> {
+    const records = this.store.all();
+    await Promise.all(records.map((record) => this.refreshState(record)));
+    return records;
+  }
+
+  private async refreshState(record: SandboxRecord): Promise<void> {
+    if (record.state !== 'ready') return;
+    const state = await this.runtimeOf(record).state(record.id);
+    if (!state || state.status === 'stopped') {
+      this.logger.warn('pause process gone; pod sandbox not ready', { id: record.id });
+      record.state = 'notready';
+      await this.store.save(record);
+    }
+  }
+
+  private runtimeOf(record: SandboxRecord): OciRuntimeCli {
+    const handler = this.config.runtimes[record.runtimeHandler];
+    if (!handler) {
+      throw new InvalidArgumentError(
+        `sandbox ${record.id} uses runtime handler "${record.runtimeHandler}", which is no longer configured`,
+      );
+    }
+    return new OciRuntimeCli(record.runtimeHandler, handler);
+  }
+
+  private async waitStopped(runtime: OciRuntimeCli, id: string, timeoutMs: number): Promise<boolean> {
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline) {
+      const state = await runtime.state(id);
+      if (!state || state.status === 'stopped') return true;
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    return false;
+  }
+
+  private networkRequest(
+    id: string,
+    config: PodSandboxConfig__Output,
+    netns: string | undefined,
+  ): PodNetworkRequest {
+    const m = config.metadata!;
+    return {
+      podId: id,
+      netnsPath: netns ?? '',
+      name: m.name,
+      namespace: m.namespace,
+      uid: m.uid,
+      portMappings: config.port_mappings
+        .filter((p) => p.host_port > 0)
+        .map((p): PodPortMapping => ({
+          protocol: p.protocol.toLowerCase() as PodPortMapping['protocol'],
+          containerPort: p.container_port,
+          hostPort: p.host_port,
+          hostIP: p.host_ip,
+        })),
+    };
+  }
+}

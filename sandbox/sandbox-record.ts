@@ -1,0 +1,40 @@
+import type { PodSandboxConfig__Output } from '../api/generated/runtime/v1/PodSandboxConfig';
+import type { PinnedNamespaces } from './namespaces';
+
+/**
+ * A pod sandbox as berth keeps it on disk (`<root>/sandboxes/<id>/sandbox.json`).
+ *
+ *   RunPodSandbox ──► ready ──StopPodSandbox / pause died──► notready ──RemovePodSandbox──► (gone)
+ *
+ * A record is written only once the sandbox is fully set up (a failed run leaves none), and again
+ * on every state change. `version` lets a later berth read an older record.
+ */
+export interface SandboxRecord {
+  version: 1;
+  id: string;
+  config: PodSandboxConfig__Output;
+  /** The handler name the pod asked for ('' = the default), and the one it got. */
+  requestedHandler: string;
+  runtimeHandler: string;
+  /** Nanoseconds since the epoch, as a decimal string (CRI int64). */
+  createdAt: string;
+  state: 'ready' | 'notready';
+  /** Which of the host's namespaces the pod shares instead of having its own. */
+  host: { network: boolean; ipc: boolean; pid: boolean };
+  /** Pod-wide pid namespace (NamespaceOption.pid POD): containers join the pause process's. */
+  sharedPid: boolean;
+  namespaces: PinnedNamespaces;
+  ips: string[];
+  pausePid: number;
+  cgroupsPath: string;
+  /** Persistent per-pod dir (resolv.conf, hosts, hostname) and volatile one (bundle, shm). */
+  stateDir: string;
+  runDir: string;
+  shmDir: string;
+}
+
+/** The kubelet's identity of a pod attempt: two sandboxes may never share it. */
+export function sandboxName(config: PodSandboxConfig__Output): string {
+  const m = config.metadata!;
+  return `${m.name}_${m.namespace}_${m.uid}_${m.attempt}`;
+}
