@@ -92,7 +92,8 @@ function alive(pid: number): boolean {
   }
 }
 
-describe('SandboxManager (runc, host network)', () => {
+// The pause process runs under our own runtime and under runc, the reference.
+describe.each(['berth', 'runc'])('SandboxManager with the %s runtime, host network', (handler) => {
   let dir: string;
   let config: Config;
   let manager: SandboxManager;
@@ -104,7 +105,7 @@ describe('SandboxManager (runc, host network)', () => {
         root: path.join(dir, 'root'),
         runroot: path.join(dir, 'run'),
         native_dir: NATIVE,
-        default_runtime: 'runc',
+        default_runtime: handler,
       },
       'test',
     );
@@ -123,7 +124,7 @@ describe('SandboxManager (runc, host network)', () => {
   test('run, status, stop twice, remove twice', async () => {
     const record = await manager.run(podConfig('web'), '');
     expect(record.id).toMatch(/^[0-9a-f]{64}$/);
-    expect(record.runtimeHandler).toBe('runc');
+    expect(record.runtimeHandler).toBe(handler);
     expect(record.state).toBe('ready');
     expect(alive(record.pausePid)).toBe(true);
     // The pause process runs the pause binary under the pod's cgroup.
@@ -210,14 +211,16 @@ describe('SandboxManager (runc, host network)', () => {
         root: path.join(dir, 'root'),
         runroot: path.join(dir, 'run'),
         native_dir: NATIVE,
-        default_runtime: 'runc',
+        default_runtime: handler,
         pause: { binary: path.join(dir, 'no-such-pause') },
       },
       'test',
     );
     const failing = new SandboxManager(broken, silentLogger(), noNetwork);
     await failing.load();
-    await expect(failing.run(podConfig('broken'), '')).rejects.toThrow(/runtime runc: create/);
+    await expect(failing.run(podConfig('broken'), '')).rejects.toThrow(
+      new RegExp(`runtime ${handler}: create .*no-such-pause`),
+    );
     expect(failing.store.all()).toEqual([]);
     expect(fs.readdirSync(path.join(broken.root, 'sandboxes'))).toEqual([]);
     expect(mountsUnder(dir)).toEqual([]);
