@@ -1,7 +1,7 @@
-import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
+import { packageRoot } from '../common/package-root';
 import type { ProtoGrpcType } from './generated/api';
 
 export type { ProtoGrpcType };
@@ -23,20 +23,9 @@ export const CRI_LOADER_OPTIONS: protoLoader.Options = {
   oneofs: true,
 };
 
-/**
- * Absolute path of the CRI proto. tsc does not copy .proto files into dist/, so the file is
- * always read from the source tree: walk up from `fromDir` (this module's directory, whether in
- * api/ or dist/api/) to the directory holding package.json and the proto.
- */
+/** Absolute path of the CRI proto, found from `fromDir` (see packageRoot). */
 export function criProtoPath(fromDir: string = __dirname): string {
-  let dir = path.resolve(fromDir);
-  for (;;) {
-    const candidate = path.join(dir, PROTO_IN_PACKAGE);
-    if (fs.existsSync(path.join(dir, 'package.json')) && fs.existsSync(candidate)) return candidate;
-    const parent = path.dirname(dir);
-    if (parent === dir) throw new Error(`cannot find ${PROTO_IN_PACKAGE} in any parent of ${fromDir}`);
-    dir = parent;
-  }
+  return path.join(packageRoot(fromDir), PROTO_IN_PACKAGE);
 }
 
 let loaded: ProtoGrpcType | undefined;
