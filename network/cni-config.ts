@@ -1,5 +1,6 @@
 import { promises as fs, constants as fsConstants } from 'node:fs';
 import * as path from 'node:path';
+import { selectCniVersion } from './cni-version';
 
 /** One plugin entry of a CNI network configuration list (CNI spec, "Network configuration"). */
 export interface CniPluginConf {
@@ -7,14 +8,23 @@ export interface CniPluginConf {
   [key: string]: unknown;
 }
 
-/** A parsed network configuration list, with the file it came from. */
+/**
+ * A parsed network configuration list, with the file it came from. Plain JSON, so it can be kept
+ * in the result cache and replayed for DEL exactly as it was at ADD time.
+ */
 export interface CniNetworkList {
   file: string;
+  /** The version plugins are run at: `cniVersion`, or the highest supported of `cniVersions`. */
   cniVersion: string;
   name: string;
   disableCheck: boolean;
+  /** Spec 1.1.0: the runtime must not send GC for this network. */
+  disableGC: boolean;
   plugins: CniPluginConf[];
 }
+
+/** Network names and container IDs: alphanumeric first, then alphanumerics, `_`, `.` or `-` (spec section 1). */
+export const CNI_NAME_PATTERN = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
 
 export interface NetworkReadiness {
   ready: boolean;
@@ -71,21 +81,37 @@ export function parseNetworkConfig(file: string, text: string): CniNetworkList {
   const isList = 'plugins' in conf;
   const plugins = isList ? conf.plugins : [conf];
   if (typeof conf.name !== 'string' || conf.name === '') throw new Error(`${file}: missing network "name"`);
-  if (typeof conf.cniVersion !== 'string' || conf.cniVersion === '') {
-    throw new Error(`${file}: missing "cniVersion"`);
+  if (!CNI_NAME_PATTERN.test(conf.name)) {
+    throw new Error(`${file}: network name "${conf.name}" has characters the CNI spec does not allow`);
+  }
+  let cniVersion: string;
+  try {
+    cniVersion = selectCniVersion(conf.cniVersion, conf.cniVersions);
+  } catch (err) {
+    throw new Error(`${file}: ${(err as Error).message}`, { cause: err });
   }
   if (!Array.isArray(plugins) || plugins.length === 0)
     throw new Error(`${file}: "plugins" must be a non-empty list`);
   plugins.forEach((plugin, i) => {
-    if (typeof plugin !== 'object' || plugin === null || typeof (plugin as CniPluginConf).type !== 'string') {
+    if (
+      typeof plugin !== 'object' ||
+      plugin === null ||
+      Array.isArray(plugin) ||
+      typeof (plugin as CniPluginConf).type !== 'string' ||
+      (plugin as CniPluginConf).type === ''
+    ) {
       throw new Error(`${file}: plugin ${i} has no "type"`);
+    }
+    if ((plugin as CniPluginConf).type.includes('/')) {
+      throw new Error(`${file}: plugin ${i} type "${(plugin as CniPluginConf).type}" must be a file name`);
     }
   });
   return {
     file,
-    cniVersion: conf.cniVersion,
+    cniVersion,
     name: conf.name,
     disableCheck: conf.disableCheck === true,
+    disableGC: conf.disableGC === true,
     plugins: plugins as CniPluginConf[],
   };
 }
