@@ -1,0 +1,473 @@
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { randomBytes, randomInt } from 'node:crypto';
+import { promises as fs } from 'node:fs';
+import * as net from 'node:net';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { promisify } from 'node:util';
+import { CniResultCache } from './cni-cache';
+import { CniPluginError } from './cni-errors';
+import { CniManager, type PodNetworkRequest } from './cni-manager';
+
+/*
+ * Real plugins from /usr/lib/cni on the real kernel. Everything is test-unique (bridge, subnet,
+ * netns names, IPAM data dir) and removed afterwards; FORWARD drops keep the pod subnet from being
+ * routed anywhere off this host, and ipMasq is off.
+ */
+
+const execFileAsync = promisify(execFile);
+const PLUGIN_DIR = '/usr/lib/cni';
+
+async function sh(file: string, ...args: string[]): Promise<string> {
+  return (await execFileAsync(file, args)).stdout;
+}
+
+const suffix = randomBytes(3).toString('hex');
+const bridge = `bt${suffix}`;
+const networkName = `berth-test-${suffix}`;
+const comment = `berth-test-${suffix}`;
+let subnet = '';
+let gatewayPrefix = '';
+let root = '';
+let confDir = '';
+let dataDir = '';
+let fakeBinDir = '';
+let ipForwardBefore = '';
+let natChainsBefore: string[] = [];
+const netnsNames = new Set<string>();
+const managers: CniManager[] = [];
+const children: ChildProcess[] = [];
+
+function conflist(extra: { plugins?: object[]; name?: string; dataDir?: string } = {}): string {
+  return JSON.stringify({
+    cniVersion: '1.0.0',
+    name: extra.name ?? networkName,
+    plugins: [
+      {
+        type: 'bridge',
+        bridge,
+        isGateway: true,
+        ipMasq: false,
+        ipam: {
+          type: 'host-local',
+          dataDir: extra.dataDir ?? dataDir,
+          ranges: [[{ subnet }]],
+          routes: [{ dst: '0.0.0.0/0' }],
+        },
+      },
+      { type: 'portmap', capabilities: { portMappings: true } },
+      ...(extra.plugins ?? []),
+    ],
+  });
+}
+
+/** A subnet 10.x.y.0/24 that no address or route on this host touches. */
+async function pickSubnet(): Promise<string> {
+  const inUse =
+    (await sh('ip', '-4', '-o', 'addr')) + (await sh('ip', '-4', 'route', 'show', 'table', 'all'));
+  for (;;) {
+    const prefix = `10.${randomInt(100, 250)}.${randomInt(0, 255)}.`;
+    if (!inUse.includes(`10.${prefix.split('.')[1]}.`)) {
+      gatewayPrefix = prefix;
+      return `${prefix}0/24`;
+    }
+  }
+}
+
+async function natChains(): Promise<string[]> {
+  return (await sh('iptables', '-w', '-t', 'nat', '-S'))
+    .split('\n')
+    .filter((line) => line.startsWith('-N '))
+    .map((line) => line.slice(3));
+}
+
+async function addNetns(): Promise<string> {
+  const name = `berth-test-${suffix}-${randomBytes(2).toString('hex')}`;
+  await sh('ip', 'netns', 'add', name);
+  netnsNames.add(name);
+  return name;
+}
+
+async function delNetns(name: string): Promise<void> {
+  await sh('ip', 'netns', 'del', name).catch(() => undefined);
+  netnsNames.delete(name);
+}
+
+function newManager(options: { confDir?: string; binDirs?: string[] } = {}): CniManager {
+  const manager = new CniManager({
+    confDir: options.confDir ?? confDir,
+    binDirs: options.binDirs ?? [PLUGIN_DIR],
+    cache: CniResultCache.at(root),
+    pluginTimeoutMs: 20_000,
+    reloadDebounceMs: 20,
+  });
+  managers.push(manager);
+  return manager;
+}
+
+function podRequest(netns: string, extra: Partial<PodNetworkRequest> = {}): PodNetworkRequest {
+  const podId = `pod${randomBytes(6).toString('hex')}`;
+  return {
+    podId,
+    netnsPath: `/run/netns/${netns}`,
+    name: `web-${podId}`,
+    namespace: 'default',
+    uid: `uid-${podId}`,
+    ...extra,
+  };
+}
+
+/** Host-local keeps one file per leased address in <dataDir>/<network>/. */
+async function leases(dir = dataDir, network = networkName): Promise<string[]> {
+  const files = await fs.readdir(path.join(dir, network)).catch(() => [] as string[]);
+  return files.filter((f) => net.isIP(f) !== 0);
+}
+
+async function bridgePorts(): Promise<string> {
+  return (await sh('ip', '-o', 'link', 'show', 'master', bridge).catch(() => '')).trim();
+}
+
+/** Polls `read` until it returns `expected` (or 3 s pass) and returns its last value. */
+async function eventually<T>(read: () => Promise<T>, expected: T): Promise<T> {
+  const deadline = Date.now() + 3000;
+  let value = await read();
+  while (value !== expected && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    value = await read();
+  }
+  return value;
+}
+
+async function ping(fromNetns: string, address: string): Promise<void> {
+  let lastError: unknown;
+  for (let attempt = 0; attempt < 3; attempt++) {
+    try {
+      await sh('ip', 'netns', 'exec', fromNetns, '/usr/bin/busybox', 'ping', '-c1', '-W1', address);
+      return;
+    } catch (err) {
+      lastError = err;
+    }
+  }
+  throw lastError;
+}
+
+/** Starts a TCP server inside a netns that answers "hello from <netns>" and closes. */
+async function serveInNetns(netns: string, port: number): Promise<void> {
+  const program = `require('net').createServer((s) => s.end('hello from ${netns}')).listen(${port}, () => console.log('ready'))`;
+  const child = spawn('ip', ['netns', 'exec', netns, process.execPath, '-e', program], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  children.push(child);
+  await new Promise<void>((resolve, reject) => {
+    child.stdout!.on('data', (chunk: Buffer) => chunk.toString().includes('ready') && resolve());
+    child.on('exit', (code) => reject(new Error(`server in ${netns} exited with ${code}`)));
+  });
+}
+
+function fetchTcp(host: string, port: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect({ host, port, timeout: 3000 });
+    let data = '';
+    socket.on('data', (chunk) => (data += chunk.toString()));
+    socket.on('end', () => resolve(data));
+    socket.on('timeout', () => socket.destroy(new Error(`timed out connecting to ${host}:${port}`)));
+    socket.on('error', reject);
+  });
+}
+
+beforeAll(async () => {
+  subnet = await pickSubnet();
+  root = await fs.mkdtemp(path.join(os.tmpdir(), 'berth-cni-manager-'));
+  confDir = path.join(root, 'net.d');
+  dataDir = path.join(root, 'ipam');
+  fakeBinDir = path.join(root, 'bin');
+  await fs.mkdir(confDir);
+  await fs.mkdir(fakeBinDir);
+  await fs.writeFile(path.join(confDir, '10-test.conflist'), conflist());
+  ipForwardBefore = (await fs.readFile('/proc/sys/net/ipv4/ip_forward', 'utf8')).trim();
+  natChainsBefore = await natChains();
+  for (const direction of [
+    ['-s', subnet, '!', '-d', subnet],
+    ['-d', subnet, '!', '-s', subnet],
+  ]) {
+    await sh(
+      'iptables',
+      '-w',
+      '-I',
+      'FORWARD',
+      ...direction,
+      '-m',
+      'comment',
+      '--comment',
+      comment,
+      '-j',
+      'DROP',
+    );
+  }
+});
+
+afterEach(async () => {
+  for (const child of children.splice(0)) if (child.exitCode === null) child.kill('SIGKILL');
+  await Promise.all(managers.splice(0).map((m) => m.close()));
+  for (const name of [...netnsNames]) await delNetns(name);
+});
+
+afterAll(async () => {
+  await sh('ip', 'link', 'del', bridge).catch(() => undefined);
+  for (const direction of [
+    ['-s', subnet, '!', '-d', subnet],
+    ['-d', subnet, '!', '-s', subnet],
+  ]) {
+    await sh(
+      'iptables',
+      '-w',
+      '-D',
+      'FORWARD',
+      ...direction,
+      '-m',
+      'comment',
+      '--comment',
+      comment,
+      '-j',
+      'DROP',
+    ).catch(() => undefined);
+  }
+  await removeSharedPortmapChains();
+  if (ipForwardBefore !== '') await fs.writeFile('/proc/sys/net/ipv4/ip_forward', ipForwardBefore);
+  if (root !== '') await fs.rm(root, { recursive: true, force: true });
+});
+
+/**
+ * portmap creates shared chains (CNI-HOSTPORT-DNAT, -SETMARK, -MASQ) that it never removes. They
+ * are removed here if this test made them and no pod uses them any more.
+ */
+async function removeSharedPortmapChains(): Promise<void> {
+  const created = (await natChains()).filter(
+    (c) => c.startsWith('CNI-HOSTPORT-') && !natChainsBefore.includes(c),
+  );
+  if (created.length === 0) return;
+  const dnatRules = await sh('iptables', '-w', '-t', 'nat', '-S', 'CNI-HOSTPORT-DNAT').catch(() => '');
+  if (dnatRules.split('\n').some((line) => line.startsWith('-A CNI-HOSTPORT-DNAT'))) return; // in use
+  const jumps: Array<[string, string]> = [
+    ['PREROUTING', 'CNI-HOSTPORT-DNAT'],
+    ['OUTPUT', 'CNI-HOSTPORT-DNAT'],
+    ['POSTROUTING', 'CNI-HOSTPORT-MASQ'],
+  ];
+  const rules = await sh('iptables', '-w', '-t', 'nat', '-S');
+  for (const line of rules.split('\n')) {
+    const jump = jumps.find(
+      ([chain, target]) => line.startsWith(`-A ${chain} `) && line.endsWith(`-j ${target}`),
+    );
+    if (jump && created.includes(jump[1])) {
+      const spec = line
+        .slice(3)
+        .match(/(?:[^\s"]+|"[^"]*")+/g)!
+        .map((word) => word.replace(/^"|"$/g, ''));
+      await sh('iptables', '-w', '-t', 'nat', '-D', ...spec).catch(() => undefined);
+    }
+  }
+  for (const chain of created) {
+    await sh('iptables', '-w', '-t', 'nat', '-F', chain).catch(() => undefined);
+    await sh('iptables', '-w', '-t', 'nat', '-X', chain).catch(() => undefined);
+  }
+}
+
+describe('CniManager on the real kernel', () => {
+  test('ADD gives each pod eth0 with an address and lo up; pods reach each other; DEL releases it all', async () => {
+    const manager = newManager();
+    const [nsA, nsB] = [await addNetns(), await addNetns()];
+    const a = podRequest(nsA);
+    const b = podRequest(nsB);
+    const podA = await manager.setUpPod(a);
+    const podB = await manager.setUpPod(b);
+
+    expect(podA.network).toBe(networkName);
+    expect(podA.ips).toHaveLength(1);
+    expect(podA.ips[0].startsWith(gatewayPrefix)).toBe(true);
+    expect(podA.interfaces).toEqual(
+      expect.arrayContaining([expect.objectContaining({ name: 'eth0', sandbox: a.netnsPath })]),
+    );
+    expect(await sh('ip', '-n', nsA, '-o', '-4', 'addr', 'show', 'eth0')).toContain(`${podA.ips[0]}/24`);
+    expect(await sh('ip', '-n', nsA, 'link', 'show', 'lo')).toMatch(/state UNKNOWN|,UP/);
+    expect((await leases()).sort()).toEqual([podA.ips[0], podB.ips[0]].sort());
+    expect(await manager.podNetwork(a.podId)).toMatchObject({ ips: podA.ips });
+
+    await ping(nsA, podB.ips[0]);
+    await ping(nsB, podA.ips[0]);
+
+    const hostVethA = podA.interfaces.find((i) => i.sandbox === undefined && i.name !== bridge)!.name;
+    await manager.tearDownPod(a);
+    expect(await leases()).toEqual([podB.ips[0]]);
+    await expect(sh('ip', 'link', 'show', hostVethA)).rejects.toThrow();
+    expect(await sh('ip', '-n', nsA, '-o', 'link')).not.toContain('eth0');
+    expect(await manager.podNetwork(a.podId)).toBeUndefined();
+
+    // DEL again, and DEL of a pod never set up, both succeed.
+    await manager.tearDownPod(a);
+    await manager.tearDownPod({ podId: 'neverseen', netnsPath: '' });
+
+    await manager.tearDownPod(b);
+    expect(await leases()).toEqual([]);
+    expect(await bridgePorts()).toBe('');
+  });
+
+  test('a portMappings capability makes a server in the pod reachable at 127.0.0.1:hostPort', async () => {
+    const manager = newManager();
+    const ns = await addNetns();
+    const hostPort = randomInt(20000, 40000);
+    const request = podRequest(ns, {
+      portMappings: [{ protocol: 'tcp', containerPort: 8080, hostPort, hostIP: '' }],
+    });
+    await manager.setUpPod(request);
+    const chain = (await natChains()).find((c) => c.startsWith('CNI-DN-'));
+    expect(chain).toBeDefined();
+    expect(await sh('iptables', '-w', '-t', 'nat', '-S', chain!)).toContain(`--dport ${hostPort}`);
+
+    await serveInNetns(ns, 8080);
+    await expect(fetchTcp('127.0.0.1', hostPort)).resolves.toBe(`hello from ${ns}`);
+
+    await manager.tearDownPod(request);
+    expect(await natChains()).not.toContain(chain);
+    expect(await leases()).toEqual([]);
+  });
+
+  test('after a restart, DEL works from the cache alone, with the netns gone and the config changed', async () => {
+    const ns = await addNetns();
+    const request = podRequest(ns);
+    const pod = await newManager().setUpPod(request);
+    expect(await leases()).toEqual(pod.ips);
+
+    // The daemon restarts, the conf dir now holds another network, and the pod's netns is gone.
+    const otherData = path.join(root, 'ipam-other');
+    await fs.writeFile(
+      path.join(confDir, '10-test.conflist'),
+      conflist({ name: 'other', dataDir: otherData }),
+    );
+    await delNetns(ns);
+    try {
+      const restarted = newManager();
+      await restarted.tearDownPod({ podId: request.podId });
+      expect(await leases()).toEqual([]);
+      expect(await leases(otherData, 'other')).toEqual([]);
+      // The kernel destroys a deleted netns, and the veth end in it, asynchronously.
+      expect(await eventually(bridgePorts, '')).toBe('');
+      expect(await restarted.podNetwork(request.podId)).toBeUndefined();
+      await restarted.tearDownPod({ podId: request.podId });
+    } finally {
+      await fs.writeFile(path.join(confDir, '10-test.conflist'), conflist());
+    }
+  });
+
+  test('CHECK passes for a healthy pod and reports the plugin error when eth0 is gone', async () => {
+    const manager = newManager();
+    const ns = await addNetns();
+    const request = podRequest(ns);
+    await manager.setUpPod(request);
+    await manager.checkPod(request.podId);
+
+    await sh('ip', '-n', ns, 'link', 'del', 'eth0');
+    await expect(manager.checkPod(request.podId)).rejects.toThrow(/CNI plugin bridge failed on CHECK/);
+    await manager.tearDownPod(request);
+    expect(await leases()).toEqual([]);
+    await expect(manager.checkPod(request.podId)).rejects.toThrow(/is not attached/);
+  });
+
+  test("a failing plugin's code and msg surface, and what was added is deleted again", async () => {
+    await fs.writeFile(
+      path.join(fakeBinDir, 'refuse'),
+      `#!/bin/sh
+cat >/dev/null
+[ "$CNI_COMMAND" = ADD ] || exit 0
+echo '{"cniVersion":"1.0.0","code":101,"msg":"quota exceeded","details":"pod limit 0"}'
+exit 1
+`,
+      { mode: 0o755 },
+    );
+    const failingConfDir = path.join(root, 'net.d-failing');
+    await fs.mkdir(failingConfDir, { recursive: true });
+    await fs.writeFile(
+      path.join(failingConfDir, '10-test.conflist'),
+      conflist({ plugins: [{ type: 'refuse' }] }),
+    );
+    const manager = newManager({ confDir: failingConfDir, binDirs: [fakeBinDir, PLUGIN_DIR] });
+    const ns = await addNetns();
+    const request = podRequest(ns);
+
+    const err = await manager.setUpPod(request).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(CniPluginError);
+    expect((err as Error).message).toBe(
+      'CNI plugin refuse failed on ADD (CNI error 101): quota exceeded: pod limit 0',
+    );
+    expect(await leases()).toEqual([]);
+    expect(await bridgePorts()).toBe('');
+    expect(await sh('ip', '-n', ns, '-o', 'link')).not.toContain('eth0');
+    expect(await manager.podNetwork(request.podId)).toBeUndefined();
+  });
+});
+
+describe('CniManager configuration handling', () => {
+  let dir: string;
+  beforeEach(async () => {
+    dir = await fs.mkdtemp(path.join(os.tmpdir(), 'berth-cni-conf-'));
+  });
+  afterEach(() => fs.rm(dir, { recursive: true, force: true }));
+
+  const simple = (name: string) =>
+    JSON.stringify({ cniVersion: '1.0.0', name, plugins: [{ type: 'bridge' }] });
+
+  test('broken conflists are skipped and reported; with none valid, setup and status say why', async () => {
+    await fs.writeFile(path.join(dir, '05-broken.conflist'), '{"name": "x"');
+    await fs.writeFile(
+      path.join(dir, '06-old.conflist'),
+      JSON.stringify({ cniVersion: '0.2.0', name: 'old', plugins: [{ type: 'bridge' }] }),
+    );
+    await fs.writeFile(path.join(dir, '10-good.conflist'), simple('good'));
+    const manager = newManager({ confDir: dir });
+    const found = await manager.defaultNetwork();
+    expect(found.network?.name).toBe('good');
+    expect(found.problems).toEqual([
+      expect.stringMatching(/05-broken.conflist: invalid JSON/),
+      expect.stringMatching(/06-old.conflist: unsupported CNI version "0.2.0"/),
+    ]);
+    expect(await manager.status()).toMatchObject({ ready: true });
+
+    await fs.rm(path.join(dir, '10-good.conflist'));
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const ns = await addNetns();
+    await expect(manager.setUpPod(podRequest(ns))).rejects.toThrow(
+      /no CNI network configuration in .*05-broken.conflist: invalid JSON.*06-old.conflist: unsupported/,
+    );
+    expect(await manager.status()).toMatchObject({ ready: false, reason: 'NetworkPluginNotReady' });
+  });
+
+  test('a change in the conf dir is picked up, also when the dir appears only later', async () => {
+    await fs.writeFile(path.join(dir, '10-first.conflist'), simple('first'));
+    const manager = newManager({ confDir: dir });
+    expect((await manager.defaultNetwork()).network?.name).toBe('first');
+    await fs.writeFile(path.join(dir, '05-second.conflist'), simple('second'));
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect((await manager.defaultNetwork()).network?.name).toBe('second');
+
+    const later = path.join(dir, 'later');
+    const lateManager = newManager({ confDir: later });
+    expect((await lateManager.defaultNetwork()).network).toBeUndefined();
+    await fs.mkdir(later);
+    await fs.writeFile(path.join(later, '10-late.conflist'), simple('late'));
+    expect((await lateManager.defaultNetwork()).network?.name).toBe('late');
+    await fs.writeFile(path.join(later, '01-later.conflist'), simple('later'));
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect((await lateManager.defaultNetwork()).network?.name).toBe('later');
+  });
+
+  test('status needs the loopback plugin', async () => {
+    await fs.writeFile(path.join(dir, '10-a.conflist'), simple('a'));
+    const bin = path.join(dir, 'bin');
+    await fs.mkdir(bin);
+    await fs.symlink(path.join(PLUGIN_DIR, 'bridge'), path.join(bin, 'bridge'));
+    const manager = newManager({ confDir: dir, binDirs: [bin] });
+    expect(await manager.status()).toMatchObject({
+      ready: false,
+      message: expect.stringContaining('CNI plugin "loopback" not found'),
+    });
+  });
+});
