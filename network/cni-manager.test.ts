@@ -8,11 +8,13 @@ import { promisify } from 'node:util';
 import { CniResultCache } from './cni-cache';
 import { CniPluginError } from './cni-errors';
 import { CniManager, type PodNetworkRequest } from './cni-manager';
+import { bandwidthFromAnnotations } from './pod-bandwidth';
 
 /*
  * Real plugins from /usr/lib/cni on the real kernel. Everything is test-unique (bridge, subnet,
- * netns names, IPAM data dir) and removed afterwards; FORWARD drops keep the pod subnet from being
- * routed anywhere off this host, and ipMasq is off.
+ * netns names, IPAM data dir) and removed afterwards; drops in mangle FORWARD (ahead of any ACCEPT
+ * the firewall plugin adds in the filter table) keep the pod subnet from being routed anywhere off
+ * this host, and ipMasq is off.
  */
 
 const execFileAsync = promisify(execFile);
@@ -33,7 +35,7 @@ let confDir = '';
 let dataDir = '';
 let fakeBinDir = '';
 let ipForwardBefore = '';
-let natChainsBefore: string[] = [];
+let chainsBefore: Record<string, string[]> = {};
 const netnsNames = new Set<string>();
 const managers: CniManager[] = [];
 const children: ChildProcess[] = [];
@@ -74,12 +76,14 @@ async function pickSubnet(): Promise<string> {
   }
 }
 
-async function natChains(): Promise<string[]> {
-  return (await sh('iptables', '-w', '-t', 'nat', '-S'))
+async function chains(table: string): Promise<string[]> {
+  return (await sh('iptables', '-w', '-t', table, '-S'))
     .split('\n')
     .filter((line) => line.startsWith('-N '))
     .map((line) => line.slice(3));
 }
+
+const natChains = () => chains('nat');
 
 async function addNetns(): Promise<string> {
   const name = `berth-test-${suffix}-${randomBytes(2).toString('hex')}`;
@@ -185,7 +189,7 @@ beforeAll(async () => {
   await fs.mkdir(fakeBinDir);
   await fs.writeFile(path.join(confDir, '10-test.conflist'), conflist());
   ipForwardBefore = (await fs.readFile('/proc/sys/net/ipv4/ip_forward', 'utf8')).trim();
-  natChainsBefore = await natChains();
+  chainsBefore = { nat: await chains('nat'), filter: await chains('filter') };
   for (const direction of [
     ['-s', subnet, '!', '-d', subnet],
     ['-d', subnet, '!', '-s', subnet],
@@ -232,43 +236,48 @@ afterAll(async () => {
       'DROP',
     ).catch(() => undefined);
   }
-  await removeSharedPortmapChains();
+  await removeSharedChains();
   if (ipForwardBefore !== '') await fs.writeFile('/proc/sys/net/ipv4/ip_forward', ipForwardBefore);
   if (root !== '') await fs.rm(root, { recursive: true, force: true });
 });
 
 /**
- * portmap creates shared chains (CNI-HOSTPORT-DNAT, -SETMARK, -MASQ) that it never removes. They
- * are removed here if this test made them and no pod uses them any more.
+ * Chains portmap and firewall share between pods and never remove, with the jumps into them and
+ * the chain whose rules show that a pod still uses them. Removed if this test made them and no pod
+ * is left in them.
  */
-async function removeSharedPortmapChains(): Promise<void> {
-  const created = (await natChains()).filter(
-    (c) => c.startsWith('CNI-HOSTPORT-') && !natChainsBefore.includes(c),
-  );
-  if (created.length === 0) return;
-  const dnatRules = await sh('iptables', '-w', '-t', 'nat', '-S', 'CNI-HOSTPORT-DNAT').catch(() => '');
-  if (dnatRules.split('\n').some((line) => line.startsWith('-A CNI-HOSTPORT-DNAT'))) return; // in use
-  const jumps: Array<[string, string]> = [
-    ['PREROUTING', 'CNI-HOSTPORT-DNAT'],
-    ['OUTPUT', 'CNI-HOSTPORT-DNAT'],
-    ['POSTROUTING', 'CNI-HOSTPORT-MASQ'],
-  ];
-  const rules = await sh('iptables', '-w', '-t', 'nat', '-S');
-  for (const line of rules.split('\n')) {
-    const jump = jumps.find(
-      ([chain, target]) => line.startsWith(`-A ${chain} `) && line.endsWith(`-j ${target}`),
-    );
-    if (jump && created.includes(jump[1])) {
+const SHARED_CHAINS = [
+  {
+    table: 'nat',
+    inUse: 'CNI-HOSTPORT-DNAT',
+    chains: ['CNI-HOSTPORT-DNAT', 'CNI-HOSTPORT-SETMARK', 'CNI-HOSTPORT-MASQ'],
+    jumps: ['PREROUTING', 'OUTPUT', 'POSTROUTING'],
+  },
+  { table: 'filter', inUse: 'CNI-FORWARD', chains: ['CNI-FORWARD', 'CNI-ADMIN'], jumps: ['FORWARD'] },
+];
+
+async function removeSharedChains(): Promise<void> {
+  for (const shared of SHARED_CHAINS) {
+    const now = await chains(shared.table);
+    const created = shared.chains.filter((c) => now.includes(c) && !chainsBefore[shared.table].includes(c));
+    if (created.length === 0) continue;
+    const rules = (await sh('iptables', '-w', '-t', shared.table, '-S')).split('\n');
+    const podRules = rules.filter((l) => l.startsWith(`-A ${shared.inUse} `) && !/-j CNI-[A-Z-]+$/.test(l));
+    if (podRules.length > 0) continue;
+    for (const line of rules) {
+      const [, chain] = line.split(' ');
+      if (!line.startsWith('-A ') || !shared.jumps.includes(chain)) continue;
+      if (!created.some((target) => line.endsWith(`-j ${target}`))) continue;
       const spec = line
         .slice(3)
         .match(/(?:[^\s"]+|"[^"]*")+/g)!
         .map((word) => word.replace(/^"|"$/g, ''));
-      await sh('iptables', '-w', '-t', 'nat', '-D', ...spec).catch(() => undefined);
+      await sh('iptables', '-w', '-t', shared.table, '-D', ...spec).catch(() => undefined);
     }
-  }
-  for (const chain of created) {
-    await sh('iptables', '-w', '-t', 'nat', '-F', chain).catch(() => undefined);
-    await sh('iptables', '-w', '-t', 'nat', '-X', chain).catch(() => undefined);
+    for (const chain of created)
+      await sh('iptables', '-w', '-t', shared.table, '-F', chain).catch(() => undefined);
+    for (const chain of created)
+      await sh('iptables', '-w', '-t', shared.table, '-X', chain).catch(() => undefined);
   }
 }
 
@@ -402,6 +411,48 @@ exit 1
     expect(await bridgePorts()).toBe('');
     expect(await sh('ip', '-n', ns, '-o', 'link')).not.toContain('eth0');
     expect(await manager.podNetwork(request.podId)).toBeUndefined();
+  });
+});
+
+describe('the shipped default conflist', () => {
+  test('works with the real plugins: bridge, portmap, firewall and bandwidth', async () => {
+    const shipped = JSON.parse(
+      await fs.readFile(path.join(__dirname, '..', 'deploy', '10-berth-bridge.conflist'), 'utf8'),
+    );
+    expect(shipped.plugins.map((p: { type: string }) => p.type)).toEqual([
+      'bridge',
+      'portmap',
+      'firewall',
+      'bandwidth',
+    ]);
+    // Made test-unique: this test's bridge, subnet and IPAM dir, and no masquerading.
+    Object.assign(shipped, { name: networkName });
+    Object.assign(shipped.plugins[0], { bridge, ipMasq: false });
+    Object.assign(shipped.plugins[0].ipam, { dataDir, ranges: [[{ subnet }]] });
+    const shippedConfDir = path.join(root, 'net.d-shipped');
+    await fs.mkdir(shippedConfDir, { recursive: true });
+    await fs.writeFile(path.join(shippedConfDir, '10-berth-bridge.conflist'), JSON.stringify(shipped));
+
+    const manager = newManager({ confDir: shippedConfDir });
+    expect(await manager.status()).toMatchObject({ ready: true });
+    const ns = await addNetns();
+    const request = podRequest(ns, {
+      bandwidth: bandwidthFromAnnotations({
+        'kubernetes.io/ingress-bandwidth': '10M',
+        'kubernetes.io/egress-bandwidth': '10M',
+      }),
+    });
+    const pod = await manager.setUpPod(request);
+    const hostVeth = pod.interfaces.find((i) => i.sandbox === undefined && i.name !== bridge)!.name;
+    expect(await sh('tc', 'qdisc', 'show', 'dev', hostVeth)).toContain('tbf');
+    expect(await sh('iptables', '-w', '-S', 'CNI-FORWARD')).toContain(pod.ips[0]);
+    expect(await sh('ip', '-o', 'link')).toMatch(/bwp/); // the ifb device shaping the pod's egress
+    await manager.checkPod(request.podId);
+
+    await manager.tearDownPod(request);
+    expect(await leases()).toEqual([]);
+    expect(await sh('iptables', '-w', '-S', 'CNI-FORWARD')).not.toContain(pod.ips[0]);
+    expect(await sh('ip', '-o', 'link')).not.toMatch(/bwp/);
   });
 });
 
