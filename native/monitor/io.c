@@ -32,11 +32,22 @@ mon_write_all (int fd, const void *buf, size_t len)
 void
 mon_format_timestamp (const struct timespec *t, char out[MON_TIMESTAMP_LEN + 1])
 {
+  static const char digits[] = "0123456789";
   struct tm tm;
+  long ns = t->tv_nsec;
+  int i;
 
   gmtime_r (&t->tv_sec, &tm);
-  snprintf (out, MON_TIMESTAMP_LEN + 1, "%04d-%02d-%02dT%02d:%02d:%02d.%09ldZ", tm.tm_year + 1900, tm.tm_mon + 1,
-            tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (long) t->tv_nsec);
+  /* Years past 9999 do not fit RFC 3339; the clock will not get there. */
+  strftime (out, 20, "%Y-%m-%dT%H:%M:%S", &tm);
+  out[19] = '.';
+  for (i = 28; i >= 20; i--)
+    {
+      out[i] = digits[ns % 10];
+      ns /= 10;
+    }
+  out[29] = 'Z';
+  out[30] = '\0';
 }
 
 void
