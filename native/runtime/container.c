@@ -21,6 +21,7 @@
 #include "log.h"
 #include "spec.h"
 #include "state.h"
+#include "terminal.h"
 
 /* Features of config.json this runtime does not implement yet: refused, never ignored. */
 static int
@@ -38,27 +39,6 @@ refuse_unsupported (json_t *spec, err_t *err)
       return make_error (err, ENOTSUP, "hooks.%s is not supported yet", key);
   }
   return 0;
-}
-
-static int
-connect_console (const char *path, err_t *err)
-{
-  struct sockaddr_un addr = { .sun_family = AF_UNIX };
-  int fd;
-
-  if (strlen (path) >= sizeof (addr.sun_path))
-    return make_error (err, ENAMETOOLONG, "console socket `%s`", path);
-  strcpy (addr.sun_path, path);
-  fd = socket (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0)
-    return make_error (err, errno, "socket");
-  if (connect (fd, (struct sockaddr *) &addr, sizeof (addr)) < 0)
-    {
-      int saved = errno;
-      close (fd);
-      return make_error (err, saved, "connect to the console socket `%s`", path);
-    }
-  return fd;
 }
 
 static int
@@ -181,7 +161,7 @@ container_create (struct global_opts *g, const struct create_opts *o, pid_t *pid
     }
   if (o->console_socket)
     {
-      console = connect_console (o->console_socket, err);
+      console = console_socket_connect (o->console_socket, err);
       if (console < 0)
         {
           ret = console;

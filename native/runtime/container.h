@@ -17,6 +17,7 @@ enum sync_msg
   SYNC_GO = 0x42455201,    /* parent -> init: maps written, go on */
   SYNC_READY = 0x42455202, /* init -> parent: set up, about to wait on exec.fifo */
   SYNC_ERROR = 0x42455203, /* init -> parent: followed by an error (err_write_fd) */
+  SYNC_PID = 0x42455204,   /* exec: the joining child -> parent, followed by the process's pid */
 };
 
 struct create_opts
@@ -45,6 +46,21 @@ int container_create (struct global_opts *g, const struct create_opts *o, pid_t 
 int container_start (struct global_opts *g, const char *id, err_t *err);
 /* Removes the state of a stopped container (and with force kills it first). */
 int container_delete (struct global_opts *g, const char *id, bool force, err_t *err);
+
+struct exec_opts
+{
+  bool detach;
+  const char *pid_file;
+  const char *console_socket;
+};
+
+struct container;
+
+/* Runs `process` (a runtime-spec process object) in the running or created container: in the
+ * namespaces and cgroup of its init, with the container's seccomp filter. Without detach it
+ * waits and sets *status to the exit code (128+signal when killed); with detach it returns once
+ * the process runs. */
+int container_exec (const struct container *c, json_t *process, const struct exec_opts *o, int *status, err_t *err);
 
 /* The init: never returns on success (it execs); on failure it reports to the parent and the
  * caller exits. */

@@ -6,10 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
-#include <termios.h>
 #include <unistd.h>
 
 #include "container.h"
@@ -17,6 +14,7 @@
 #include "mounts.h"
 #include "process.h"
 #include "spec.h"
+#include "terminal.h"
 
 static int
 sync_recv (int fd, int expected, err_t *err)
@@ -59,67 +57,6 @@ apply_sysctl (json_t *spec, err_t *err)
 }
 
 static int
-send_fd (int sock, int fd, err_t *err)
-{
-  char name[] = "/dev/ptmx";
-  struct iovec iov = { .iov_base = name, .iov_len = sizeof (name) - 1 };
-  union
-  {
-    char buf[CMSG_SPACE (sizeof (int))];
-    struct cmsghdr align;
-  } u;
-  struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof (u.buf) };
-  struct cmsghdr *c = CMSG_FIRSTHDR (&msg);
-
-  memset (u.buf, 0, sizeof (u.buf));
-  c->cmsg_level = SOL_SOCKET;
-  c->cmsg_type = SCM_RIGHTS;
-  c->cmsg_len = CMSG_LEN (sizeof (int));
-  memcpy (CMSG_DATA (c), &fd, sizeof (int));
-  if (sendmsg (sock, &msg, 0) < 0)
-    return make_error (err, errno, "send the terminal to the console socket");
-  return 0;
-}
-
-/* process.terminal: a pty from the container's own devpts; the master goes to whoever listens
- * on --console-socket, the slave becomes the init's controlling terminal and stdio. */
-static int
-setup_terminal (json_t *process, int console_fd, err_t *err)
-{
-  cleanup_close int master = -1;
-  cleanup_close int slave = -1;
-  char name[128];
-  json_t *size = json_object_get (process, "consoleSize");
-
-  if (console_fd < 0)
-    return make_error (err, 0, "process.terminal needs --console-socket");
-  master = open ("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
-  if (master < 0)
-    return make_error (err, errno, "open /dev/ptmx");
-  if (unlockpt (master) < 0)
-    return make_error (err, errno, "unlockpt");
-  if (ptsname_r (master, name, sizeof (name)) != 0)
-    return make_error (err, errno, "ptsname");
-  slave = open (name, O_RDWR | O_NOCTTY | O_CLOEXEC);
-  if (slave < 0)
-    return make_error (err, errno, "open `%s`", name);
-  if (size != NULL)
-    {
-      struct winsize ws = { .ws_row = (unsigned short) json_integer_value (json_object_get (size, "height")),
-                            .ws_col = (unsigned short) json_integer_value (json_object_get (size, "width")) };
-      if (ioctl (slave, TIOCSWINSZ, &ws) < 0)
-        return make_error (err, errno, "set the console size");
-    }
-  if (send_fd (console_fd, master, err) < 0)
-    return -1;
-  if (ioctl (slave, TIOCSCTTY, 0) < 0)
-    return make_error (err, errno, "set the controlling terminal");
-  if (dup2 (slave, 0) < 0 || dup2 (slave, 1) < 0 || dup2 (slave, 2) < 0)
-    return make_error (err, errno, "dup the terminal to stdio");
-  return 0;
-}
-
-static int
 set_hostname (json_t *spec, bool new_uts, err_t *err)
 {
   const char *hostname = spec_string (spec, "hostname");
@@ -139,9 +76,6 @@ int
 container_init (struct init_ctx *ctx, err_t *err)
 {
   json_t *process = json_object_get (ctx->spec, "process");
-  json_t *user = json_object_get (process, "user");
-  json_t *umask_v = json_object_get (user, "umask");
-  const char *cwd = spec_string (process, "cwd");
   cleanup_close int fifo = -1;
   cleanup_free char *exe = NULL;
   cleanup_free const char **args = NULL;
@@ -183,7 +117,7 @@ container_init (struct init_ctx *ctx, err_t *err)
     return ret;
   if (json_is_true (json_object_get (process, "terminal")))
     {
-      ret = setup_terminal (process, ctx->console_fd, err);
+      ret = terminal_setup (process, ctx->console_fd, err);
       if (ret < 0)
         return ret;
     }
@@ -208,15 +142,12 @@ container_init (struct init_ctx *ctx, err_t *err)
   ret = find_executable (args[0], env, &exe, err);
   if (ret < 0)
     return ret;
-  ret = apply_no_new_privileges (process, err);
+  ret = close_fds_on_exec (err);
   if (ret < 0)
     return ret;
-  ret = apply_user_and_capabilities (process, err);
+  ret = process_finalize (process, err);
   if (ret < 0)
     return ret;
-  if (chdir (cwd) < 0)
-    return make_error (err, errno, "chdir to process.cwd `%s`", cwd);
-  umask (umask_v ? (mode_t) json_integer_value (umask_v) : 0022);
 
   {
     int msg = SYNC_READY;

@@ -19,6 +19,7 @@ static const struct command commands[] = {
   { "kill", cmd_kill, "send a signal to the container's init" },
   { "delete", cmd_delete, "delete a stopped container (--force: any)" },
   { "list", cmd_list, "list containers" },
+  { "exec", cmd_exec, "run a new process in a container" },
   { "ps", cmd_ps, "list the processes of a container" },
   { "features", cmd_features, "print the features this runtime supports (JSON)" },
   { NULL, NULL, NULL },

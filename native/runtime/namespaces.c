@@ -14,7 +14,7 @@ const struct ns_type ns_types[] = {
   { "cgroup", CLONE_NEWCGROUP, "cgroup" }, { NULL, 0, NULL },
 };
 
-static const struct ns_type *
+const struct ns_type *
 ns_lookup (const char *name)
 {
   const struct ns_type *t;

@@ -34,6 +34,9 @@ struct ns_type
 
 extern const struct ns_type ns_types[];
 
+/* The entry of ns_types with that runtime-spec name, or NULL. */
+const struct ns_type *ns_lookup (const char *name);
+
 int ns_plan_build (json_t *spec, struct ns_plan *plan, err_t *err);
 void ns_plan_close (struct ns_plan *plan);
 /* In the init: joins the namespaces given by path, the user namespace first (it decides what

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <grp.h>
 #include <linux/capability.h>
+#include <linux/close_range.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -325,12 +326,23 @@ home_of (uid_t uid)
   return strdup ("/");
 }
 
+/* The index of the entry of v[0..n) that sets the same variable as s, or n. */
+static size_t
+env_find (char **v, size_t n, const char *s)
+{
+  size_t key = strcspn (s, "="), i;
+
+  for (i = 0; i < n; i++)
+    if (strncmp (v[i], s, key) == 0 && v[i][key] == '=')
+      return i;
+  return n;
+}
+
 int
 build_env (json_t *process, char ***out, err_t *err)
 {
   json_t *env = json_object_get (process, "env");
-  size_t n = env && json_is_array (env) ? json_array_size (env) : 0, i;
-  bool has_home = false;
+  size_t n = env && json_is_array (env) ? json_array_size (env) : 0, i, used = 0;
   char **v = calloc (n + 2, sizeof (char *));
 
   if (v == NULL)
@@ -338,23 +350,45 @@ build_env (json_t *process, char ***out, err_t *err)
   for (i = 0; i < n; i++)
     {
       const char *s = json_string_value (json_array_get (env, i));
-      if (s == NULL)
+      size_t at;
+
+      if (s == NULL || strchr (s, '=') == NULL)
         {
-          free (v);
-          return make_error (err, 0, "process.env[%zu] must be a string", i);
+          free_env (v);
+          return make_error (err, 0, "process.env[%zu] must be a string KEY=VALUE", i);
         }
-      if (strncmp (s, "HOME=", 5) == 0)
-        has_home = true;
-      v[i] = strdup (s);
+      /* A variable set twice keeps its first position and its last value, as runc's init
+       * does (it applies the list with setenv). */
+      at = env_find (v, used, s);
+      if (at < used)
+        free (v[at]);
+      v[at] = strdup (s);
+      if (v[at] == NULL)
+        {
+          free_env (v);
+          return make_error (err, ENOMEM, "env");
+        }
+      if (at == used)
+        used++;
     }
-  if (!has_home)
+  if (env_find (v, used, "HOME=") == used)
     {
       cleanup_free char *home = home_of ((uid_t) json_integer_value (spec_get (process, "user.uid")));
-      if (asprintf (&v[n], "HOME=%s", home ? home : "/") < 0)
-        v[n] = NULL;
+      if (asprintf (&v[used], "HOME=%s", home ? home : "/") < 0)
+        v[used] = NULL;
     }
   *out = v;
   return 0;
+}
+
+void
+free_env (char **env)
+{
+  size_t i;
+
+  for (i = 0; env && env[i]; i++)
+    free (env[i]);
+  free (env);
 }
 
 int
@@ -392,4 +426,34 @@ find_executable (const char *name, char **env, char **out, err_t *err)
       free (candidate);
     }
   return make_error (err, ENOENT, "exec: `%s`: executable file not found in $PATH", name);
+}
+
+int
+process_finalize (json_t *process, err_t *err)
+{
+  json_t *umask_v = spec_get (process, "user.umask");
+  const char *cwd = spec_string (process, "cwd");
+  int ret;
+
+  ret = apply_no_new_privileges (process, err);
+  if (ret < 0)
+    return ret;
+  ret = apply_user_and_capabilities (process, err);
+  if (ret < 0)
+    return ret;
+  /* After the switch of user, so that a cwd the user cannot enter fails here. */
+  if (cwd == NULL || chdir (cwd) < 0)
+    return make_error (err, errno, "chdir to process.cwd `%s`", cwd ? cwd : "");
+  umask (umask_v ? (mode_t) json_integer_value (umask_v) : 0022);
+  return 0;
+}
+
+int
+close_fds_on_exec (err_t *err)
+{
+  /* Descriptors the runtime's caller leaked to us must not reach the container (runc closes
+   * all but stdio and --preserve-fds). Ours are needed until execve, so mark, don't close. */
+  if (syscall (SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC) < 0)
+    return make_error (err, errno, "close_range");
+  return 0;
 }

@@ -27,9 +27,17 @@ int check_lsm (json_t *process, err_t *err);
 int apply_user_and_capabilities (json_t *process, err_t *err);
 int apply_no_new_privileges (json_t *process, err_t *err);
 
+/* The last steps before execve (runtime-spec config.md "process"): noNewPrivileges, then the
+ * user and capabilities, then cwd (entered as the user) and umask (default 0022). */
+int process_finalize (json_t *process, err_t *err);
+
+/* Marks every descriptor above stdio close-on-exec. */
+int close_fds_on_exec (err_t *err);
+
 /* The environment as a NULL-terminated vector; adds HOME from the container's /etc/passwd
  * when it is not set (runc does, so do many images' expectations). */
 int build_env (json_t *process, char ***env, err_t *err);
+void free_env (char **env);
 /* Finds args[0] the way execvp would, with the PATH of the container's environment. */
 int find_executable (const char *name, char **env, char **out, err_t *err);
 

@@ -42,6 +42,7 @@ int cmd_kill (struct global_opts *g, int argc, char **argv, err_t *err);
 int cmd_delete (struct global_opts *g, int argc, char **argv, err_t *err);
 int cmd_list (struct global_opts *g, int argc, char **argv, err_t *err);
 int cmd_ps (struct global_opts *g, int argc, char **argv, err_t *err);
+int cmd_exec (struct global_opts *g, int argc, char **argv, err_t *err);
 int cmd_features (struct global_opts *g, int argc, char **argv, err_t *err);
 
 #endif

@@ -453,3 +453,179 @@ describe('berth-runtime lifecycle, compared with runc', () => {
     expect(procStat(pid)?.state ?? 'gone').toMatch(/Z|gone/);
   });
 });
+
+describe('berth-runtime exec, compared with runc', () => {
+  /** A running container of each runtime, the same spec, stdio on /dev/null. */
+  function startDetached(rt: Runtime, spec: Spec): { id: string; pid: number } {
+    const bundle = writeBundle(work, `bundle-${++seq}`, spec);
+    const id = newId(rt);
+    const fd = fs.openSync('/dev/null', 'w');
+    try {
+      const r = invoke(rt, ['run', '--detach', '--bundle', bundle, id], fd);
+      if (r.status !== 0) throw new Error(`${rt.name} run --detach failed`);
+    } finally {
+      fs.closeSync(fd);
+    }
+    const pid = state(rt, id).pid as number;
+    created[created.length - 1].pid = pid;
+    return { id, pid };
+  }
+
+  let containers: Record<string, { id: string; pid: number }>;
+
+  /** Runs the same exec under both runtimes: same exit status, stdout and stderr. */
+  function expectSameExec(args: string[]): Result {
+    const want = invoke(runc, ['exec', ...withId(args, containers.runc.id)]);
+    const got = invoke(berth, ['exec', ...withId(args, containers.berth.id)]);
+    expect(got).toEqual(want);
+    return got;
+  }
+
+  /** args holds "ID" where the container id goes. */
+  function withId(args: string[], id: string): string[] {
+    return args.map((a) => (a === 'ID' ? id : a));
+  }
+
+  beforeEach(() => {
+    const spec = shSpec('exec sleep 60', (s) => {
+      s.process.env.push('FROM_CONFIG=yes');
+      s.process.noNewPrivileges = false;
+    });
+    containers = { runc: startDetached(runc, spec), berth: startDetached(berth, spec) };
+  });
+
+  test('identity, cwd and environment of the config process', () => {
+    const r = expectSameExec(['ID', 'sh', '-c', 'id; pwd; env | sort']);
+    expect(r.stdout).toMatch(/FROM_CONFIG=yes/);
+  });
+
+  test('exit codes and stderr, and 128+signal for a killed process', () => {
+    expect(expectSameExec(['ID', 'sh', '-c', 'echo out; echo err >&2; exit 3']).status).toBe(3);
+    expect(expectSameExec(['ID', 'sh', '-c', 'kill -9 $$']).status).toBe(137);
+  });
+
+  test('--cwd, --env, --user and --additional-gids', () => {
+    const r = expectSameExec([
+      '--cwd',
+      '/tmp',
+      '--env',
+      'EXTRA=1',
+      '--env',
+      'FROM_CONFIG=overridden',
+      '--user',
+      '1000:1000',
+      '--additional-gids',
+      '5',
+      'ID',
+      'sh',
+      '-c',
+      'id; pwd; env | sort; umask',
+    ]);
+    expect(r.stdout).toMatch(/uid=1000\(user\) gid=1000\(user\) groups=5\(tty\)/);
+    expect(r.stdout).toMatch(/FROM_CONFIG=overridden/);
+  });
+
+  test('capabilities, --cap and --no-new-privs', () => {
+    expectSameExec(['ID', 'grep', '-E', '^(Cap|NoNewPrivs)', '/proc/self/status']);
+    const r = expectSameExec([
+      '--cap',
+      'CAP_SYS_ADMIN',
+      '--no-new-privs',
+      'ID',
+      'grep',
+      '-E',
+      '^(Cap|NoNewPrivs)',
+      '/proc/self/status',
+    ]);
+    expect(r.stdout).toMatch(/NoNewPrivs:\s+1/);
+  });
+
+  test('the process runs in every namespace and the cgroup of the init', () => {
+    for (const [rt, c] of [
+      [runc, containers.runc],
+      [berth, containers.berth],
+    ] as const) {
+      const kinds = ['pid', 'net', 'mnt', 'ipc', 'uts'];
+      const r = invoke(rt, [
+        'exec',
+        c.id,
+        'sh',
+        '-c',
+        `for n in ${kinds.join(' ')}; do readlink /proc/self/ns/$n; done; hostname; ps -o pid,comm`,
+      ]);
+      expect(r.status).toBe(0);
+      const lines = r.stdout.trim().split('\n');
+      expect(lines.slice(0, kinds.length)).toEqual(kinds.map((n) => fs.readlinkSync(`/proc/${c.pid}/ns/${n}`)));
+      expect(lines[kinds.length]).toBe('berth-test');
+      // In the container's pid namespace the init is pid 1.
+      expect(lines.slice(kinds.length + 1).map((l) => l.trim().split(/\s+/))).toEqual([
+        ['PID', 'COMMAND'],
+        ['1', 'sleep'],
+        [expect.stringMatching(/^\d+$/), 'ps'],
+      ]);
+    }
+  });
+
+  test('--process runs a runtime-spec process object', () => {
+    const processFile = path.join(work, `process-${++seq}.json`);
+    fs.writeFileSync(
+      processFile,
+      JSON.stringify({
+        args: ['sh', '-c', 'id; pwd; echo $A; grep ^CapEff /proc/self/status'],
+        env: ['PATH=/bin', 'A=from-process-json'],
+        cwd: '/root',
+        user: { uid: 1000, gid: 1000 },
+        capabilities: { bounding: ['CAP_KILL'], effective: ['CAP_KILL'], permitted: ['CAP_KILL'] },
+      }),
+    );
+    const r = expectSameExec(['--process', processFile, 'ID']);
+    expect(r.stdout).toMatch(/from-process-json/);
+  });
+
+  test('--detach returns at once and writes --pid-file; the process is in the container', async () => {
+    for (const [rt, c] of [
+      [runc, containers.runc],
+      [berth, containers.berth],
+    ] as const) {
+      const pidFile = path.join(work, `exec-${++seq}.pid`);
+      const fd = fs.openSync('/dev/null', 'w');
+      let r: Result;
+      try {
+        r = invoke(rt, ['exec', '--detach', '--pid-file', pidFile, c.id, 'sleep', '61'], fd);
+      } finally {
+        fs.closeSync(fd);
+      }
+      expect(r.status).toBe(0);
+      const pid = Number(fs.readFileSync(pidFile, 'utf8'));
+      try {
+        // runc writes the pid file just before its init execs the process.
+        await waitFor('the process to exec', () => procStat(pid)?.comm === 'sleep');
+        expect(fs.readlinkSync(`/proc/${pid}/ns/pid`)).toBe(fs.readlinkSync(`/proc/${c.pid}/ns/pid`));
+        expect(fs.readFileSync(`/proc/${pid}/cgroup`, 'utf8')).toBe(fs.readFileSync(`/proc/${c.pid}/cgroup`, 'utf8'));
+        const listed = JSON.parse(invoke(rt, ['ps', '--format', 'json', c.id]).stdout);
+        expect(listed).toEqual(expect.arrayContaining([c.pid, pid]));
+      } finally {
+        killPid(pid);
+      }
+    }
+  });
+
+  test('exec into a stopped container fails clearly', async () => {
+    for (const [rt, c] of [
+      [runc, containers.runc],
+      [berth, containers.berth],
+    ] as const) {
+      expect(invoke(rt, ['kill', c.id, 'KILL']).status).toBe(0);
+      await waitFor('the container to stop', () => state(rt, c.id).status === 'stopped');
+      const r = invoke(rt, ['exec', c.id, 'true']);
+      expect(r.status).not.toBe(0);
+      expect(r.stderr).toMatch(/stopped/);
+    }
+  });
+
+  test('a missing command fails with a clear message', () => {
+    const r = invoke(berth, ['exec', containers.berth.id, 'no-such-binary']);
+    expect(r.status).not.toBe(0);
+    expect(r.stderr).toMatch(/no-such-binary.*not found in \$PATH/);
+  });
+});
