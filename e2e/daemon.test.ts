@@ -99,9 +99,9 @@ describe('daemon over its socket', () => {
 
   test('methods not built yet answer UNIMPLEMENTED naming the method', async () => {
     await expectStatus(
-      daemon.client.runtime.RunPodSandbox({}),
+      daemon.client.runtime.CheckpointContainer({ container_id: 'x' }),
       grpcStatus.UNIMPLEMENTED,
-      /runtime\.v1\.RuntimeService\/RunPodSandbox is not implemented/,
+      /runtime\.v1\.RuntimeService\/CheckpointContainer is not implemented/,
     );
     await expectStatus(
       daemon.client.image.ListImages({}),

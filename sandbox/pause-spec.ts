@@ -12,7 +12,6 @@ export interface PauseSpecInput {
   namespaces: PinnedNamespaces;
   /** A new pid namespace for the pod (false: the host's, for hostPID pods). */
   newPidNamespace: boolean;
-  hostname?: string;
   cgroupsPath: string;
   /** The pod's /dev/shm to bind: its private tmpfs, or the host's /dev/shm for a host-IPC pod. */
   shmSource: string;
@@ -24,7 +23,8 @@ export interface PauseSpecInput {
 /**
  * The OCI spec of a pod's pause process: a read-only rootfs holding only the pause binary, no
  * capabilities, no new privileges, joined to the pod's pinned namespaces. It never reads a file,
- * so it needs none of the pod's /etc files.
+ * so it needs none of the pod's /etc files. The hostname is already set in the pinned UTS
+ * namespace, so the spec sets none (a runtime would refuse one in a namespace it only joins).
  */
 export function pauseSpec(input: PauseSpecInput): OciSpec {
   const namespaces: OciNamespace[] = [{ type: 'mount' }];
@@ -46,8 +46,6 @@ export function pauseSpec(input: PauseSpecInput): OciSpec {
       oomScoreAdj: input.oomScoreAdj,
     },
     root: { path: input.rootfs, readonly: true },
-    // A hostname may only be set in a UTS namespace of the pod's own.
-    ...(input.namespaces.uts && input.hostname ? { hostname: input.hostname } : {}),
     mounts: [
       { destination: '/proc', type: 'proc', source: 'proc', options: ['nosuid', 'noexec', 'nodev'] },
       {

@@ -1,26 +1,13 @@
-/** A host port the pod asks for (CRI PortMapping), handed to CNI's portMappings capability. */
-export interface PodPortMapping {
-  protocol: 'tcp' | 'udp' | 'sctp';
-  containerPort: number;
-  hostPort: number;
-  hostIP: string;
-}
+import type { PodNetworkRequest } from '../network/cni-manager';
 
-export interface PodNetworkRequest {
-  podId: string;
-  netnsPath: string;
-  name: string;
-  namespace: string;
-  uid: string;
-  portMappings: PodPortMapping[];
-}
+export type { PodNetworkRequest, PodPortMapping } from '../network/cni-manager';
 
 /**
- * What the sandbox needs from pod networking (network/ implements it with CNI): attach a pod's
- * network namespace and learn its addresses; detach it again, idempotently, even after a daemon
- * restart and even when the namespace is already gone.
+ * What the sandbox needs from pod networking (network/cni-manager.ts implements it with CNI):
+ * attach a pod's network namespace and learn its addresses; detach it again, idempotently, even
+ * after a daemon restart and even when the namespace is already gone.
  */
 export interface PodNetwork {
-  setUpPod(request: PodNetworkRequest): Promise<{ ips: string[]; result: unknown }>;
-  tearDownPod(request: PodNetworkRequest): Promise<void>;
+  setUpPod(request: PodNetworkRequest): Promise<{ ips: string[] }>;
+  tearDownPod(request: { podId: string; netnsPath?: string }): Promise<void>;
 }

@@ -10,6 +10,7 @@ import { PAUSE_OOM_SCORE_ADJ, restrictOomScoreAdj } from '../oci/oom';
 import { OciRuntimeCli } from '../oci/runtime-cli';
 import type { Config } from '../server/config';
 import type { Logger } from '../server/logger';
+import { bandwidthFromAnnotations } from '../network/pod-bandwidth';
 import { NamespacePinner } from './namespaces';
 import { pauseSpec } from './pause-spec';
 import {
@@ -148,7 +149,6 @@ export class SandboxManager {
         pauseBinary: this.config.pause.binary,
         namespaces,
         newPidNamespace: !host.pid,
-        hostname: host.network ? undefined : hostname,
         cgroupsPath,
         shmSource: host.ipc ? '/dev/shm' : shmDir,
         user: {
@@ -290,6 +290,7 @@ export class SandboxManager {
     return false;
   }
 
+  /** The CNI request of a pod: its identity, netns, host ports, DNS and bandwidth annotations. */
   private networkRequest(
     id: string,
     config: PodSandboxConfig__Output,
@@ -302,14 +303,17 @@ export class SandboxManager {
       name: m.name,
       namespace: m.namespace,
       uid: m.uid,
+      // A mapping without a host port only documents the container port; CNI has nothing to do.
       portMappings: config.port_mappings
         .filter((p) => p.host_port > 0)
         .map((p): PodPortMapping => ({
-          protocol: p.protocol.toLowerCase() as PodPortMapping['protocol'],
+          protocol: p.protocol.toLowerCase(),
           containerPort: p.container_port,
           hostPort: p.host_port,
-          hostIP: p.host_ip,
+          ...(p.host_ip ? { hostIP: p.host_ip } : {}),
         })),
+      ...(config.dns_config ? { dns: config.dns_config } : {}),
+      bandwidth: bandwidthFromAnnotations(config.annotations),
     };
   }
 }

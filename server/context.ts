@@ -1,4 +1,6 @@
+import type { CniManager } from '../network/cni-manager';
 import type { PodCidrStore } from '../network/pod-cidr';
+import type { SandboxManager } from '../sandbox/sandbox-manager';
 import type { Config } from './config';
 import type { Logger } from './logger';
 
@@ -7,4 +9,6 @@ export interface DaemonContext {
   config: Config;
   logger: Logger;
   podCidrs: PodCidrStore;
+  network: CniManager;
+  sandboxes: SandboxManager;
 }

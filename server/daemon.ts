@@ -1,5 +1,8 @@
 import { promises as fs } from 'node:fs';
+import { CniResultCache } from '../network/cni-cache';
+import { CniManager } from '../network/cni-manager';
 import { PodCidrStore } from '../network/pod-cidr';
+import { SandboxManager } from '../sandbox/sandbox-manager';
 import type { Config } from './config';
 import type { DaemonContext } from './context';
 import { CriServer } from './grpc-server';
@@ -18,7 +21,17 @@ export async function runDaemon(config: Config): Promise<void> {
   const podCidrs = PodCidrStore.at(config.root);
   await podCidrs.load();
 
-  const ctx: DaemonContext = { config, logger, podCidrs };
+  const network = new CniManager({
+    confDir: config.cni.conf_dir,
+    binDirs: config.cni.bin_dirs,
+    cache: CniResultCache.at(config.root),
+    podCidrs: () => podCidrs.get(),
+    logger,
+  });
+  const sandboxes = new SandboxManager(config, logger, network);
+  await sandboxes.load();
+
+  const ctx: DaemonContext = { config, logger, podCidrs, network, sandboxes };
   const server = new CriServer(ctx);
   await server.start();
   logger.info('berth started', { version: version().runtime_version, pid: process.pid, root: config.root });
@@ -28,10 +41,13 @@ export async function runDaemon(config: Config): Promise<void> {
       logger.info('shutting down', { signal });
       process.off('SIGTERM', onSignal);
       process.off('SIGINT', onSignal);
-      server.stop().then(resolve, (err) => {
-        logger.error('shutdown failed', { error: String(err) });
-        resolve();
-      });
+      server
+        .stop()
+        .then(() => network.close())
+        .then(resolve, (err) => {
+          logger.error('shutdown failed', { error: String(err) });
+          resolve();
+        });
     };
     process.on('SIGTERM', onSignal);
     process.on('SIGINT', onSignal);

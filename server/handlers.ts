@@ -6,6 +6,11 @@ import { runtimeConfig } from './runtime-config';
 import { updateRuntimeConfig } from './runtime-config-update';
 import { status } from './runtime-status';
 import { version } from './runtime-version';
+import { listPodSandbox } from './sandbox-list';
+import { removePodSandbox } from './sandbox-remove';
+import { runPodSandbox } from './sandbox-run';
+import { podSandboxStatus } from './sandbox-status';
+import { stopPodSandbox } from './sandbox-stop';
 
 /**
  * The RuntimeService methods berth implements; the rest answer UNIMPLEMENTED. `apiVersion` is
@@ -17,6 +22,11 @@ export function runtimeService(ctx: DaemonContext, apiVersion: string): ServiceI
     Status: (request) => status(ctx, request),
     RuntimeConfig: () => runtimeConfig(ctx),
     UpdateRuntimeConfig: (request) => updateRuntimeConfig(ctx, request),
+    RunPodSandbox: (request) => runPodSandbox(ctx, request),
+    StopPodSandbox: (request) => stopPodSandbox(ctx, request),
+    RemovePodSandbox: (request) => removePodSandbox(ctx, request),
+    PodSandboxStatus: (request) => podSandboxStatus(ctx, request),
+    ListPodSandbox: (request) => listPodSandbox(ctx, request),
   };
 }
 

@@ -2,7 +2,6 @@ import { promises as fs, constants as fsConstants } from 'node:fs';
 import type { RuntimeCondition } from '../api/generated/runtime/v1/RuntimeCondition';
 import type { StatusRequest__Output } from '../api/generated/runtime/v1/StatusRequest';
 import type { StatusResponse } from '../api/generated/runtime/v1/StatusResponse';
-import { checkNetworkReady } from '../network/cni-config';
 import type { DaemonContext } from './context';
 
 /**
@@ -13,7 +12,7 @@ import type { DaemonContext } from './context';
 export async function status(ctx: DaemonContext, request: StatusRequest__Output): Promise<StatusResponse> {
   const { config } = ctx;
   const runtime = await runtimeCondition(ctx);
-  const network = await checkNetworkReady(config.cni.conf_dir, config.cni.bin_dirs);
+  const network = await ctx.network.status();
   const conditions: RuntimeCondition[] = [
     runtime,
     { type: 'NetworkReady', status: network.ready, reason: network.reason, message: network.message },

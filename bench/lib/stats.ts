@@ -1,0 +1,25 @@
+/** Summary statistics of a benchmark's samples, in milliseconds. */
+export interface Summary {
+  n: number;
+  median: number;
+  p95: number;
+  min: number;
+  max: number;
+}
+
+export function summarize(samples: number[]): Summary {
+  const sorted = [...samples].sort((a, b) => a - b);
+  const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)];
+  return { n: sorted.length, median: at(0.5), p95: at(0.95), min: sorted[0], max: sorted[sorted.length - 1] };
+}
+
+/** Milliseconds taken by `body`. */
+export async function timed<T>(body: () => Promise<T>): Promise<[number, T]> {
+  const start = process.hrtime.bigint();
+  const result = await body();
+  return [Number(process.hrtime.bigint() - start) / 1e6, result];
+}
+
+export function formatMs(ms: number): string {
+  return ms.toFixed(1).padStart(8);
+}

@@ -1,0 +1,48 @@
+import type { PodSandboxStatusRequest__Output } from '../api/generated/runtime/v1/PodSandboxStatusRequest';
+import type { PodSandboxStatusResponse } from '../api/generated/runtime/v1/PodSandboxStatusResponse';
+import { InvalidArgumentError } from '../common/errors';
+import { nowNanos } from '../common/time';
+import type { SandboxRecord } from '../sandbox/sandbox-record';
+import type { DaemonContext } from './context';
+
+/** PodSandboxStatus: the pod's state, addresses and namespace options; with verbose, the details. */
+export async function podSandboxStatus(
+  ctx: DaemonContext,
+  request: PodSandboxStatusRequest__Output,
+): Promise<PodSandboxStatusResponse> {
+  if (!request.pod_sandbox_id) throw new InvalidArgumentError('PodSandboxStatus needs a pod_sandbox_id');
+  const record = await ctx.sandboxes.get(request.pod_sandbox_id);
+  const [ip, ...additional] = record.ips;
+  return {
+    status: {
+      id: record.id,
+      metadata: record.config.metadata,
+      state: sandboxState(record),
+      created_at: record.createdAt,
+      network: { ip: ip ?? '', additional_ips: additional.map((a) => ({ ip: a })) },
+      linux: { namespaces: { options: record.config.linux?.security_context?.namespace_options ?? {} } },
+      labels: record.config.labels,
+      annotations: record.config.annotations,
+      runtime_handler: record.requestedHandler,
+    },
+    info: request.verbose ? { info: JSON.stringify(verboseInfo(record)) } : {},
+    containers_statuses: [],
+    timestamp: nowNanos(),
+  };
+}
+
+export function sandboxState(record: SandboxRecord): 'SANDBOX_READY' | 'SANDBOX_NOTREADY' {
+  return record.state === 'ready' ? 'SANDBOX_READY' : 'SANDBOX_NOTREADY';
+}
+
+function verboseInfo(record: SandboxRecord): Record<string, unknown> {
+  return {
+    pid: record.pausePid,
+    runtimeHandler: record.runtimeHandler,
+    namespaces: record.namespaces,
+    netns: record.namespaces.net ?? null,
+    cgroupsPath: record.cgroupsPath,
+    ips: record.ips,
+    config: record.config,
+  };
+}
