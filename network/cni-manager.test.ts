@@ -367,6 +367,24 @@ describe('CniManager on the real kernel', () => {
     }
   });
 
+  test('garbage collection tears down cached pods that no longer exist and keeps the others', async () => {
+    const manager = newManager();
+    const [nsA, nsB] = [await addNetns(), await addNetns()];
+    const gone = podRequest(nsA);
+    const kept = podRequest(nsB);
+    await manager.setUpPod(gone);
+    const keptPod = await manager.setUpPod(kept);
+
+    await expect(manager.garbageCollect([kept.podId])).resolves.toEqual({
+      removed: [gone.podId],
+      errors: [],
+    });
+    expect(await leases()).toEqual(keptPod.ips);
+    expect(await manager.podNetwork(gone.podId)).toBeUndefined();
+    expect(await manager.podNetwork(kept.podId)).toBeDefined();
+    await manager.tearDownPod(kept);
+  });
+
   test('CHECK passes for a healthy pod and reports the plugin error when eth0 is gone', async () => {
     const manager = newManager();
     const ns = await addNetns();

@@ -15,6 +15,7 @@ import {
   addNetworkList,
   checkNetworkList,
   delNetworkList,
+  gcNetworkList,
   statusNetworkList,
 } from './cni-network';
 import { type CniInterface, type CniResult, parseCniResult, podAddresses } from './cni-result';
@@ -158,6 +159,39 @@ export class CniManager {
       return { ...readiness, ready: false, reason: 'NetworkPluginNotReady', message: (err as Error).message };
     }
     return readiness;
+  }
+
+  /**
+   * Releases the networking of pods that no longer exist: every cached attachment whose pod is not
+   * in `validPodIds` is torn down (a crash between sandbox removal and DEL leaves such leftovers),
+   * then plugins of a 1.1.0 network get GC with the attachments still valid (spec 1.1.0). Meant for
+   * daemon start, after sandboxes were reconciled. Failures are collected, not fatal to the rest.
+   */
+  async garbageCollect(validPodIds: Iterable<string>): Promise<{ removed: string[]; errors: Error[] }> {
+    const valid = new Set(validPodIds);
+    const removed: string[] = [];
+    const errors: Error[] = [];
+    const attachments = await this.options.cache.list();
+    for (const { containerId } of attachments.filter((a) => a.ifName === POD_IFNAME)) {
+      if (valid.has(containerId)) continue;
+      try {
+        await this.tearDownPod({ podId: containerId });
+        removed.push(containerId);
+      } catch (err) {
+        errors.push(err as Error);
+      }
+    }
+    const { network } = await this.defaultNetwork();
+    if (network) {
+      const stillValid = attachments
+        .filter((a) => valid.has(a.containerId))
+        .map((a) => ({ containerID: a.containerId, ifname: a.ifName }));
+      await gcNetworkList(network, stillValid, this.runOptions()).catch((err: Error) => errors.push(err));
+    }
+    if (removed.length > 0 || errors.length > 0) {
+      this.options.logger?.info('CNI garbage collection', { removed, errors: errors.map((e) => e.message) });
+    }
+    return { removed, errors };
   }
 
   /** The default network as last loaded (re-read when the conf dir changed), with why others were skipped. */
