@@ -367,6 +367,20 @@ describe('CniManager on the real kernel', () => {
     }
   });
 
+  test('a damaged cache record does not block teardown: DEL runs with the current config', async () => {
+    const manager = newManager();
+    const ns = await addNetns();
+    const request = podRequest(ns);
+    await manager.setUpPod(request);
+    const file = path.join(root, 'network', 'cni-results', request.podId, 'eth0.json');
+    await fs.writeFile(file, '{"truncated');
+
+    await manager.tearDownPod(request);
+    expect(await leases()).toEqual([]);
+    expect(await bridgePorts()).toBe('');
+    await expect(fs.access(file)).rejects.toThrow();
+  });
+
   test('garbage collection tears down cached pods that no longer exist and keeps the others', async () => {
     const manager = newManager();
     const [nsA, nsB] = [await addNetns(), await addNetns()];
@@ -526,6 +540,26 @@ describe('CniManager configuration handling', () => {
     await fs.writeFile(path.join(later, '01-later.conflist'), simple('later'));
     await new Promise((resolve) => setTimeout(resolve, 100));
     expect((await lateManager.defaultNetwork()).network?.name).toBe('later');
+  });
+
+  test('bad port mappings are refused before any plugin runs', async () => {
+    await fs.writeFile(path.join(dir, '10-a.conflist'), simple('a'));
+    const manager = newManager({ confDir: dir, binDirs: [path.join(dir, 'no-plugins-here')] });
+    const ns = await addNetns();
+    const mapping = { protocol: 'tcp', containerPort: 80, hostPort: 8080, hostIP: '' };
+    for (const [bad, message] of [
+      [{ hostPort: 70000 }, /ports must be 1-65535/],
+      [{ containerPort: 0 }, /ports must be 1-65535/],
+      [{ protocol: 'icmp' }, /protocol TCP, UDP or SCTP/],
+      [{ hostIP: 'localhost' }, /host IP "localhost" is not an IP address/],
+    ] as const) {
+      await expect(
+        manager.setUpPod(podRequest(ns, { portMappings: [{ ...mapping, ...bad }] })),
+      ).rejects.toMatchObject({
+        code: 'INVALID_ARGUMENT',
+        message: expect.stringMatching(message),
+      });
+    }
   });
 
   test('status needs the loopback plugin', async () => {

@@ -1,4 +1,5 @@
 import { type FSWatcher, promises as fs, watch } from 'node:fs';
+import * as net from 'node:net';
 import { FailedPreconditionError, InvalidArgumentError } from '../common/errors';
 import { CniResultCache, type CniAttachmentRecord } from './cni-cache';
 import {
@@ -355,14 +356,26 @@ export class CniManager {
 
   private capabilityArgs(request: PodNetworkRequest): Record<string, unknown> {
     const args: Record<string, unknown> = {};
+    // Only mappings with a host port concern CNI; the others are informational in CRI.
     const portMappings = (request.portMappings ?? [])
       .filter((p) => p.hostPort > 0)
-      .map((p) => ({
-        hostPort: p.hostPort,
-        containerPort: p.containerPort,
-        protocol: p.protocol.toLowerCase(),
-        ...(p.hostIP ? { hostIP: p.hostIP } : {}),
-      }));
+      .map((p) => {
+        const protocol = p.protocol.toLowerCase();
+        if (!isPort(p.hostPort) || !isPort(p.containerPort) || !['tcp', 'udp', 'sctp'].includes(protocol)) {
+          throw new InvalidArgumentError(
+            `port mapping ${p.protocol} ${p.hostPort}:${p.containerPort}: ports must be 1-65535 and the protocol TCP, UDP or SCTP`,
+          );
+        }
+        if (p.hostIP && net.isIP(p.hostIP) === 0) {
+          throw new InvalidArgumentError(`port mapping host IP "${p.hostIP}" is not an IP address`);
+        }
+        return {
+          hostPort: p.hostPort,
+          containerPort: p.containerPort,
+          protocol,
+          ...(p.hostIP ? { hostIP: p.hostIP } : {}),
+        };
+      });
     if (portMappings.length > 0) args.portMappings = portMappings;
     if (request.dns) {
       args.dns = {
@@ -465,6 +478,10 @@ function attachmentOf(record: CniAttachmentRecord): CniAttachment {
 function statusOf(record: CniAttachmentRecord): PodNetworkStatus {
   const result = parseCniResult(record.result);
   return { network: record.network.name, ips: podAddresses(result), interfaces: result.interfaces, result };
+}
+
+function isPort(port: number): boolean {
+  return Number.isInteger(port) && port >= 1 && port <= 65535;
 }
 
 /**
