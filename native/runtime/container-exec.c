@@ -121,12 +121,16 @@ send_error (int fd, err_t *err)
 static int
 exec_process (json_t *process, json_t *spec, int console_fd, err_t *err)
 {
+  cleanup_seccomp scmp_filter_ctx seccomp = NULL;
   cleanup_free char *exe = NULL;
   cleanup_free const char **args = NULL;
   char **env = NULL;
   int ret;
 
-  (void) spec;
+  /* The container's filter applies to every process in it (runc does the same). */
+  ret = seccomp_profile_build (spec_get (spec, "linux.seccomp"), &seccomp, err);
+  if (ret < 0)
+    return ret;
   if (setsid () < 0)
     return make_error (err, errno, "setsid");
   if (json_is_true (json_object_get (process, "terminal")))
@@ -152,7 +156,9 @@ exec_process (json_t *process, json_t *spec, int console_fd, err_t *err)
   if (ret >= 0)
     ret = close_fds_on_exec (err);
   if (ret >= 0)
-    ret = process_finalize (process, err);
+    ret = process_finalize (process, seccomp, err);
+  if (ret >= 0)
+    ret = process_seccomp_last (process, seccomp, err);
   if (ret < 0)
     {
       free_env (env);

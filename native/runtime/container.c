@@ -31,8 +31,6 @@ refuse_unsupported (json_t *spec, err_t *err)
   const char *key;
   json_t *v;
 
-  if (spec_get (spec, "linux.seccomp") != NULL)
-    return make_error (err, ENOTSUP, "linux.seccomp is not supported yet");
   json_object_foreach (hooks, key, v)
   {
     if (json_array_size (v) > 0)

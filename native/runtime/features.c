@@ -37,7 +37,15 @@ cmd_features (struct global_opts *g, int argc, char **argv, err_t *err)
   json_object_set_new (linux_, "namespaces", namespaces);
   json_object_set_new (linux_, "capabilities", caps);
   json_object_set_new (linux_, "cgroup", json_pack ("{s:b, s:b, s:b, s:b}", "v1", 1, "v2", 1, "systemd", 0, "systemdUser", 0));
-  json_object_set_new (linux_, "seccomp", json_pack ("{s:b}", "enabled", 0));
+  json_object_set_new (linux_, "seccomp",
+                       json_pack ("{s:b, s:[s,s,s,s,s,s,s,s], s:[s,s,s,s,s,s,s], s:[s,s,s], s:[s,s,s]}", "enabled", 1,
+                                  "actions", "SCMP_ACT_ALLOW", "SCMP_ACT_ERRNO", "SCMP_ACT_KILL", "SCMP_ACT_KILL_PROCESS",
+                                  "SCMP_ACT_KILL_THREAD", "SCMP_ACT_LOG", "SCMP_ACT_TRACE", "SCMP_ACT_TRAP",
+                                  "operators", "SCMP_CMP_EQ", "SCMP_CMP_GE", "SCMP_CMP_GT", "SCMP_CMP_LE",
+                                  "SCMP_CMP_LT", "SCMP_CMP_MASKED_EQ", "SCMP_CMP_NE", "knownFlags",
+                                  "SECCOMP_FILTER_FLAG_TSYNC", "SECCOMP_FILTER_FLAG_LOG", "SECCOMP_FILTER_FLAG_SPEC_ALLOW",
+                                  "supportedFlags", "SECCOMP_FILTER_FLAG_TSYNC", "SECCOMP_FILTER_FLAG_LOG",
+                                  "SECCOMP_FILTER_FLAG_SPEC_ALLOW"));
   json_object_set_new (linux_, "apparmor", json_pack ("{s:b}", "enabled", 1));
   json_object_set_new (linux_, "selinux", json_pack ("{s:b}", "enabled", 1));
   json_object_set_new (out, "linux", linux_);

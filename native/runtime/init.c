@@ -77,6 +77,7 @@ container_init (struct init_ctx *ctx, err_t *err)
 {
   json_t *process = json_object_get (ctx->spec, "process");
   cleanup_close int fifo = -1;
+  cleanup_seccomp scmp_filter_ctx seccomp = NULL;
   cleanup_free char *exe = NULL;
   cleanup_free const char **args = NULL;
   char **env = NULL;
@@ -142,10 +143,13 @@ container_init (struct init_ctx *ctx, err_t *err)
   ret = find_executable (args[0], env, &exe, err);
   if (ret < 0)
     return ret;
+  ret = seccomp_profile_build (spec_get (ctx->spec, "linux.seccomp"), &seccomp, err);
+  if (ret < 0)
+    return ret;
   ret = close_fds_on_exec (err);
   if (ret < 0)
     return ret;
-  ret = process_finalize (process, err);
+  ret = process_finalize (process, seccomp, err);
   if (ret < 0)
     return ret;
 
@@ -166,6 +170,9 @@ container_init (struct init_ctx *ctx, err_t *err)
     return make_error (err, errno, "write exec.fifo");
   close (wfd);
 
+  ret = process_seccomp_last (process, seccomp, err);
+  if (ret < 0)
+    return ret;
   execve (exe, (char *const *) args, env);
   return make_error (err, errno, "exec `%s`", exe);
 }

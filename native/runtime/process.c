@@ -429,7 +429,7 @@ find_executable (const char *name, char **env, char **out, err_t *err)
 }
 
 int
-process_finalize (json_t *process, err_t *err)
+process_finalize (json_t *process, scmp_filter_ctx seccomp, err_t *err)
 {
   json_t *umask_v = spec_get (process, "user.umask");
   const char *cwd = spec_string (process, "cwd");
@@ -438,6 +438,13 @@ process_finalize (json_t *process, err_t *err)
   ret = apply_no_new_privileges (process, err);
   if (ret < 0)
     return ret;
+  /* Without no_new_privs, loading a filter needs CAP_SYS_ADMIN: before the drop. */
+  if (!json_is_true (json_object_get (process, "noNewPrivileges")))
+    {
+      ret = seccomp_profile_load (seccomp, err);
+      if (ret < 0)
+        return ret;
+    }
   ret = apply_user_and_capabilities (process, err);
   if (ret < 0)
     return ret;
@@ -455,5 +462,15 @@ close_fds_on_exec (err_t *err)
    * all but stdio and --preserve-fds). Ours are needed until execve, so mark, don't close. */
   if (syscall (SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC) < 0)
     return make_error (err, errno, "close_range");
+  return 0;
+}
+
+int
+process_seccomp_last (json_t *process, scmp_filter_ctx seccomp, err_t *err)
+{
+  /* With no_new_privs the filter waits until now, so that it constrains the container's
+   * program and as little of the runtime as possible. */
+  if (json_is_true (json_object_get (process, "noNewPrivileges")))
+    return seccomp_profile_load (seccomp, err);
   return 0;
 }

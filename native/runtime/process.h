@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "error.h"
+#include "seccomp.h"
 
 extern const char *const cap_names[];
 int cap_last (void);
@@ -27,9 +28,12 @@ int check_lsm (json_t *process, err_t *err);
 int apply_user_and_capabilities (json_t *process, err_t *err);
 int apply_no_new_privileges (json_t *process, err_t *err);
 
-/* The last steps before execve (runtime-spec config.md "process"): noNewPrivileges, then the
- * user and capabilities, then cwd (entered as the user) and umask (default 0022). */
-int process_finalize (json_t *process, err_t *err);
+/* The last steps before execve (runtime-spec config.md "process"): noNewPrivileges, the
+ * seccomp filter when noNewPrivileges is off (it needs CAP_SYS_ADMIN then), the user and
+ * capabilities, cwd (entered as the user) and umask (default 0022). */
+int process_finalize (json_t *process, scmp_filter_ctx seccomp, err_t *err);
+/* Immediately before execve: the seccomp filter when noNewPrivileges is on. */
+int process_seccomp_last (json_t *process, scmp_filter_ctx seccomp, err_t *err);
 
 /* Marks every descriptor above stdio close-on-exec. */
 int close_fds_on_exec (err_t *err);

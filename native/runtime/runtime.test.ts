@@ -277,14 +277,6 @@ describe('berth-runtime run, compared with runc', () => {
     expect(r.stderr).toMatch(/no-such-binary.*not found in \$PATH/);
   });
 
-  test('features not implemented yet are refused, not ignored', () => {
-    const r = runIn(
-      berth,
-      shSpec('true', (s) => (s.linux.seccomp = { defaultAction: 'SCMP_ACT_ALLOW' })),
-    );
-    expect(r.status).toBe(1);
-    expect(r.stderr).toMatch(/seccomp is not supported yet/);
-  });
 });
 
 describe('berth-runtime cgroups (v1 on this host), compared with runc', () => {
@@ -627,5 +619,161 @@ describe('berth-runtime exec, compared with runc', () => {
     const r = invoke(berth, ['exec', containers.berth.id, 'no-such-binary']);
     expect(r.status).not.toBe(0);
     expect(r.stderr).toMatch(/no-such-binary.*not found in \$PATH/);
+  });
+});
+
+describe('berth-runtime seccomp, compared with runc', () => {
+  /** What busybox sh and its applets, and each runtime's last steps before execve, call. */
+  const ALLOWED = [
+    'access', 'arch_prctl', 'brk', 'capget', 'capset', 'chdir', 'clock_gettime', 'clock_nanosleep',
+    'clone', 'clone3', 'close', 'close_range', 'dup', 'dup2', 'dup3', 'epoll_create1', 'epoll_ctl',
+    'epoll_pwait', 'execve', 'execveat', 'exit', 'exit_group', 'faccessat', 'faccessat2', 'fchdir',
+    'fcntl', 'fstat', 'fstatfs', 'futex', 'getcwd', 'getdents64', 'getegid', 'geteuid', 'getgid',
+    'getgroups', 'getpgrp', 'getpid', 'getppid', 'getrandom', 'getrlimit', 'gettid', 'getuid',
+    'ioctl', 'kill', 'lseek', 'lstat', 'madvise', 'mmap', 'mprotect', 'munmap', 'nanosleep',
+    'newfstatat', 'open', 'openat', 'pipe', 'pipe2', 'poll', 'prctl', 'pread64', 'prlimit64',
+    'read', 'readlink', 'readlinkat', 'rseq', 'rt_sigaction', 'rt_sigprocmask', 'rt_sigreturn',
+    'sched_getaffinity', 'sched_yield', 'set_robust_list', 'set_tid_address', 'setgid',
+    'setgroups', 'setresgid', 'setresuid', 'setsid', 'setuid', 'sigaltstack', 'stat', 'statfs',
+    'statx', 'tgkill', 'umask', 'uname', 'vfork', 'wait4', 'waitid', 'write', 'writev',
+    'definitely_not_a_syscall',
+  ];
+
+  function withSeccomp(script: string, seccomp: Spec, edit?: (s: Spec) => void): Spec {
+    return shSpec(script, (s) => {
+      s.linux.seccomp = seccomp;
+      s.mounts.find((m: Spec) => m.destination === '/dev/shm').options = ['nosuid', 'nodev', 'mode=1777'];
+      if (edit) edit(s);
+    });
+  }
+
+  const MKDIR = 'mkdir /dev/shm/d 2>&1; echo "mkdir $?"; grep ^Seccomp /proc/self/status';
+
+  test('a rule that denies mkdir with EPERM', () => {
+    const r = expectSameAsRunc(
+      withSeccomp(MKDIR, {
+        defaultAction: 'SCMP_ACT_ALLOW',
+        syscalls: [{ names: ['mkdir', 'mkdirat'], action: 'SCMP_ACT_ERRNO' }],
+      }),
+    );
+    expect(r.stdout).toMatch(/Operation not permitted\nmkdir 1\nSeccomp:\s+2\n/);
+  });
+
+  test('the filter is loaded before the capabilities drop when noNewPrivileges is off', () => {
+    const r = expectSameAsRunc(
+      withSeccomp(
+        `${MKDIR}; grep NoNewPrivs /proc/self/status`,
+        {
+          defaultAction: 'SCMP_ACT_ALLOW',
+          syscalls: [{ names: ['mkdirat', 'mkdir'], action: 'SCMP_ACT_ERRNO', errnoRet: 13 }],
+        },
+        (s) => (s.process.noNewPrivileges = false),
+      ),
+    );
+    expect(r.stdout).toMatch(/Permission denied\nmkdir 1\n[^]*NoNewPrivs:\s+0/);
+  });
+
+  test('argument filters: personality with one persona, open with O_CREAT (masked)', () => {
+    const r = expectSameAsRunc(
+      withSeccomp(
+        'linux32 echo 32 2>&1; linux64 echo 64; touch /dev/shm/f 2>&1; cat /etc/group > /dev/null && echo read',
+        {
+          defaultAction: 'SCMP_ACT_ALLOW',
+          architectures: ['SCMP_ARCH_X86_64', 'SCMP_ARCH_X86', 'SCMP_ARCH_X32'],
+          syscalls: [
+            {
+              names: ['personality'],
+              action: 'SCMP_ACT_ERRNO',
+              errnoRet: 22,
+              args: [{ index: 0, value: 8, op: 'SCMP_CMP_EQ' }],
+            },
+            {
+              names: ['open', 'openat'],
+              action: 'SCMP_ACT_ERRNO',
+              args: [
+                { index: 1, value: 0o100, valueTwo: 0o100, op: 'SCMP_CMP_MASKED_EQ' },
+                { index: 2, value: 0o100, valueTwo: 0o100, op: 'SCMP_CMP_MASKED_EQ' },
+              ],
+            },
+          ],
+        },
+      ),
+    );
+    expect(r.stdout).toMatch(/Invalid argument[^]*\n64\n[^]*Operation not permitted[^]*\nread\n$/);
+  });
+
+  test('default ERRNO with an allow list (unknown names skipped)', () => {
+    const r = expectSameAsRunc(
+      withSeccomp(`id -u; ${MKDIR}`, {
+        defaultAction: 'SCMP_ACT_ERRNO',
+        defaultErrnoRet: 1,
+        syscalls: [{ names: ALLOWED, action: 'SCMP_ACT_ALLOW' }],
+      }),
+    );
+    expect(r.stdout).toMatch(/^0\n.*Operation not permitted\nmkdir 1\n/);
+  });
+
+  test('a killing rule ends the process with SIGSYS', () => {
+    const r = expectSameAsRunc(
+      withSeccomp('sh -c "mkdir /dev/shm/k"; echo "status $?"', {
+        defaultAction: 'SCMP_ACT_ALLOW',
+        syscalls: [{ names: ['mkdir', 'mkdirat'], action: 'SCMP_ACT_KILL_PROCESS' }],
+      }),
+    );
+    expect(r.stdout).toBe('status 159\n');
+  });
+
+  test('exec applies the container filter', () => {
+    const spec = withSeccomp('exec sleep 60', {
+      defaultAction: 'SCMP_ACT_ALLOW',
+      syscalls: [{ names: ['mkdir', 'mkdirat'], action: 'SCMP_ACT_ERRNO', errnoRet: 30 }],
+    });
+    const out: Record<string, Result> = {};
+    for (const rt of [runc, berth]) {
+      const bundle = writeBundle(work, `bundle-${++seq}`, spec);
+      const id = newId(rt);
+      const fd = fs.openSync('/dev/null', 'w');
+      try {
+        expect(invoke(rt, ['run', '--detach', '--bundle', bundle, id], fd).status).toBe(0);
+      } finally {
+        fs.closeSync(fd);
+      }
+      created[created.length - 1].pid = state(rt, id).pid as number;
+      out[rt.name] = invoke(rt, ['exec', id, 'sh', '-c', MKDIR]);
+    }
+    expect(out['berth-runtime']).toEqual(out['runc']);
+    expect(out['berth-runtime'].stdout).toMatch(/Read-only file system\nmkdir 1/);
+  });
+
+  test('filter flags (runc 1.1 refuses them; runtime-spec lists them)', () => {
+    const r = runIn(
+      berth,
+      withSeccomp(MKDIR, {
+        defaultAction: 'SCMP_ACT_ALLOW',
+        flags: ['SECCOMP_FILTER_FLAG_TSYNC', 'SECCOMP_FILTER_FLAG_LOG', 'SECCOMP_FILTER_FLAG_SPEC_ALLOW'],
+        syscalls: [{ names: ['mkdirat', 'mkdir'], action: 'SCMP_ACT_LOG' }],
+      }),
+    );
+    expect(r).toMatchObject({ status: 0, stdout: expect.stringMatching(/^mkdir 0\nSeccomp:\s+2\n/) });
+  });
+
+  test('profiles this runtime cannot honour are refused at create', () => {
+    for (const [seccomp, message] of [
+      [{ defaultAction: 'SCMP_ACT_NOTIFY' }, /SCMP_ACT_NOTIFY.*not supported/],
+      [{ defaultAction: 'SCMP_ACT_ALLOW', defaultErrnoRet: 1 }, /errnoRet is only valid/],
+      [{ defaultAction: 'SCMP_ACT_BOGUS' }, /unknown action/],
+      [{ defaultAction: 'SCMP_ACT_ALLOW', flags: ['SECCOMP_FILTER_FLAG_BOGUS'] }, /unknown flag/],
+      [
+        {
+          defaultAction: 'SCMP_ACT_ALLOW',
+          syscalls: [{ names: ['mkdir'], action: 'SCMP_ACT_ERRNO', args: [{ index: 7, op: 'SCMP_CMP_EQ' }] }],
+        },
+        /index must be/,
+      ],
+    ] as const) {
+      const r = runIn(berth, withSeccomp('true', seccomp));
+      expect(r.status).toBe(1);
+      expect(r.stderr).toMatch(message);
+    }
   });
 });
