@@ -562,6 +562,18 @@ describe('CniManager configuration handling', () => {
     }
   });
 
+  test('a netns path that is not a namespace is refused', async () => {
+    await fs.writeFile(path.join(dir, '10-a.conflist'), simple('a'));
+    const manager = newManager({ confDir: dir });
+    await fs.writeFile(path.join(dir, 'plain-file'), '');
+    await expect(
+      manager.setUpPod(podRequest('x', { netnsPath: path.join(dir, 'plain-file') })),
+    ).rejects.toMatchObject({
+      code: 'FAILED_PRECONDITION',
+      message: expect.stringMatching(/is not a network namespace/),
+    });
+  });
+
   test('status needs the loopback plugin', async () => {
     await fs.writeFile(path.join(dir, '10-a.conflist'), simple('a'));
     const bin = path.join(dir, 'bin');

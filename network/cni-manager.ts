@@ -232,6 +232,9 @@ export class CniManager {
     }
     if (request.netnsPath === '')
       throw new InvalidArgumentError(`pod ${request.podId} has no network namespace`);
+    if (!(await existingNetns(request.netnsPath))) {
+      throw new FailedPreconditionError(`${request.netnsPath} is not a network namespace`);
+    }
     const existing = await this.options.cache.get(request.podId, POD_IFNAME);
     if (existing) {
       // A retried setup of the same sandbox: the spec forbids a second ADD without DEL.
