@@ -194,7 +194,8 @@ describe.each(RUNTIMES.filter((r) => !r.skip))('berth-monitor with $name', (rt: 
       entries.filter((e) => /^(out|err)\d$/.test(e.text)).map((e) => `${e.stream} ${e.tag} ${e.text}`),
     ).toEqual(['stdout F out1', 'stderr F err1', 'stdout F out2', 'stderr F err2']);
     expect(entries[entries.length - 1]).toEqual({ stream: 'stdout', tag: 'P', text: 'tail' });
-    await waitFor('the monitor to exit', () => procStat(c.monitorPid) === undefined);
+    // Gone, or a zombie until whatever adopted it (init) reaps it.
+    await waitFor('the monitor to exit', () => [undefined, 'Z'].includes(procStat(c.monitorPid)?.state));
   });
 
   test('cuts a line longer than the maximum into P pieces and ends it with F', async () => {
@@ -397,6 +398,42 @@ describe.each(RUNTIMES.filter((r) => !r.skip))('berth-monitor with $name', (rt: 
       await expect(execSync({ ...base, id: 'no-such-container', command: ['true'] })).rejects.toThrow(/exec/);
     },
   );
+
+  (rt.canExec ? test : test.skip)('monitors an exec session: its output, its own exit record', async () => {
+    const c = await create(shSpec('exec sleep 1000'));
+    start(c);
+    const processFile = path.join(work, `process-${c.id}.json`);
+    fs.writeFileSync(
+      processFile,
+      JSON.stringify({
+        terminal: false,
+        user: { uid: 0, gid: 0 },
+        args: ['sh', '-c', 'echo in-exec; echo oops >&2; exit 5'],
+        env: ['PATH=/bin'],
+        cwd: '/',
+      }),
+    );
+    const session = `${c.id}-exec`;
+    const logPath = path.join(work, `${session}.log`);
+    const started = await startMonitor({
+      runtime: runtime(),
+      id: c.id,
+      execProcess: processFile,
+      exitName: session,
+      runroot: path.join(work, 'run', session),
+      logPath,
+      exitDir,
+    });
+    cleanups.push(() => killPid(started.monitorPid));
+    const record = await waitFor('the exec exit record', () => readExitRecord(exitDir, session));
+    expect(record).toMatchObject({ id: session, pid: started.containerPid, exitCode: 5, signal: 0 });
+    const entries = parseLog(logPath);
+    expect(logLines(entries, 'stdout')).toEqual(['in-exec']);
+    expect(logLines(entries, 'stderr')).toEqual(['oops']);
+    // The container itself runs on.
+    expect(readExitRecord(exitDir, c.id)).toBeUndefined();
+    expect(procStat(c.containerPid)?.comm).toBe('sleep');
+  });
 
   test('keeps the container running when the log disk is full', async () => {
     const full = path.join(work, `full-${++seq}`);

@@ -39,8 +39,15 @@ export interface RuntimeCommand {
 
 export interface MonitorOptions {
   runtime: RuntimeCommand;
+  /** The container: created from bundle, or, with execProcess, the running one an exec
+   * session runs in. */
   id: string;
-  bundle: string;
+  bundle?: string;
+  /** An OCI process JSON: the monitor runs `runtime exec --detach --process` instead of create
+   * (an exec session with attach, a terminal or a log). */
+  execProcess?: string;
+  /** Names the exit record (default: id); exec sessions need their own. */
+  exitName?: string;
   /** Holds the sockets and pid files; created by the monitor if missing (its parent must exist). */
   runroot: string;
   logPath: string;
@@ -75,7 +82,10 @@ export class ContainerCreateError extends InternalError {
 export function monitorArgs(o: MonitorOptions): string[] {
   const args = ['--runtime', o.runtime.path];
   for (const a of o.runtime.args ?? []) args.push('--runtime-arg', a);
-  args.push('--id', o.id, '--bundle', o.bundle, '--runroot', o.runroot);
+  args.push('--id', o.id, '--runroot', o.runroot);
+  if (o.execProcess) args.push('--exec-process', o.execProcess);
+  else if (o.bundle) args.push('--bundle', o.bundle);
+  if (o.exitName) args.push('--exit-name', o.exitName);
   args.push('--log-path', o.logPath, '--exit-dir', o.exitDir, '--sync-fd', '3');
   if (o.logMaxLine !== undefined) args.push('--log-max-line', String(o.logMaxLine));
   if (o.stdin) args.push('--stdin');
@@ -87,6 +97,7 @@ export function monitorArgs(o: MonitorOptions): string[] {
 /**
  * Starts a monitor, which detaches and runs `runtime create`; resolves once the container is
  * created (its init waits for `runtime start`), rejects with the runtime's error otherwise.
+ * With execProcess, resolves once the exec session's process runs.
  */
 export function startMonitor(o: MonitorOptions): Promise<MonitorStarted> {
   const child = spawn(o.binary ?? monitorBinary(), monitorArgs(o), {

@@ -51,7 +51,7 @@ exit_write_file (const char *exit_dir, const char *id, const struct exit_info *i
 
   if (len < 0)
     return make_error (err, ENAMETOOLONG, "exit record of `%s`", id);
-  return mon_write_file_atomic (exit_dir, id, buf, (size_t) len, err);
+  return mon_write_file_atomic (exit_dir, id, buf, (size_t) len, true, err);
 }
 
 /* The memory controller's mount point: a cgroup v1 hierarchy whose super options name

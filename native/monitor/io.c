@@ -99,7 +99,7 @@ mon_listen_unix (const char *path, err_t *err)
 }
 
 int
-mon_write_file_atomic (const char *dir, const char *name, const char *data, size_t len, err_t *err)
+mon_write_file_atomic (const char *dir, const char *name, const char *data, size_t len, bool durable, err_t *err)
 {
   char tmp[4096], final[4096];
   cleanup_close int dirfd = -1;
@@ -114,7 +114,7 @@ mon_write_file_atomic (const char *dir, const char *name, const char *data, size
   fd = openat (dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0)
     return make_error (err, errno, "create `%s/%s`", dir, tmp);
-  if (mon_write_all (fd, data, len) < 0 || fsync (fd) < 0)
+  if (mon_write_all (fd, data, len) < 0 || (durable && fsync (fd) < 0))
     {
       int saved = errno;
       unlinkat (dirfd, tmp, 0);
@@ -126,7 +126,8 @@ mon_write_file_atomic (const char *dir, const char *name, const char *data, size
       unlinkat (dirfd, tmp, 0);
       return make_error (err, saved, "rename `%s/%s`", dir, tmp);
     }
-  (void) fsync (dirfd);
+  if (durable)
+    (void) fsync (dirfd);
   return 0;
 }
 

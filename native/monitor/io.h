@@ -26,9 +26,11 @@ int mon_set_nonblock (int fd, bool on, err_t *err);
  * non-blocking and close-on-exec. */
 int mon_listen_unix (const char *path, err_t *err);
 
-/* Writes a file atomically: a hidden temporary beside it, fsync, rename, fsync of the directory,
- * so that a reader (or an inotify watcher of IN_MOVED_TO) sees only the complete content. */
-int mon_write_file_atomic (const char *dir, const char *name, const char *data, size_t len, err_t *err);
+/* Writes a file atomically: a hidden temporary beside it, rename, so that a reader (or an
+ * inotify watcher of IN_MOVED_TO) sees only the complete content. durable adds an fsync of the
+ * file before the rename and of the directory after it, so that the file survives a crash. */
+int mon_write_file_atomic (const char *dir, const char *name, const char *data, size_t len, bool durable,
+                           err_t *err);
 
 /* Appends s to out (capacity cap, always NUL-terminated) as a JSON string with its quotes.
  * Returns the new length, or cap when it did not fit. Pure. */

@@ -1,8 +1,8 @@
-/* berth-monitor: started by the daemon once per container; detaches (own session, its
- * starter gone), runs `<runtime> create`, reports the outcome over the sync descriptor, and
- * then stays as the container's parent and subreaper: it copies the container's output into
- * the CRI log and to attached clients, feeds stdin, serves control requests, and writes the
- * exit record when the container's process ends. The protocol is in README.md. */
+/* berth-monitor: started by the daemon once per container (or exec session); detaches (own
+ * session, its starter gone), runs `<runtime> create` (or `exec --detach`), reports the outcome
+ * over the sync descriptor, and then stays as the process's parent and subreaper: it copies the
+ * output into the CRI log and to attached clients, feeds stdin, serves control requests, and
+ * writes the exit record when the process ends. The protocol is in README.md. */
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -31,7 +31,7 @@ usage (FILE *out)
 {
   fprintf (out, "usage: " PROG " --runtime PATH [--runtime-arg ARG]... --id ID --bundle DIR --runroot DIR\n"
                 "         --log-path FILE [--log-max-line N] --exit-dir DIR [--sync-fd N]\n"
-                "         [--stdin [--stdin-once]] [--tty] [--no-detach]\n"
+                "         [--stdin [--stdin-once]] [--tty] [--no-detach] [--exec-process FILE [--exit-name NAME]]\n"
                 "       " PROG " exec-sync --runtime PATH [--runtime-arg ARG]... --id ID --runroot DIR\n"
                 "         [--timeout SECONDS] [--max-output BYTES] (--process FILE | -- ARGS...)\n"
                 "       " PROG " --version\n");
@@ -56,6 +56,8 @@ enum
   OPT_MAX_OUTPUT,
   OPT_PROCESS,
   OPT_VERSION,
+  OPT_EXEC_PROCESS,
+  OPT_EXIT_NAME,
 };
 
 static const struct option long_options[] = {
@@ -76,6 +78,8 @@ static const struct option long_options[] = {
   { "max-output", required_argument, NULL, OPT_MAX_OUTPUT },
   { "process", required_argument, NULL, OPT_PROCESS },
   { "version", no_argument, NULL, OPT_VERSION },
+  { "exec-process", required_argument, NULL, OPT_EXEC_PROCESS },
+  { "exit-name", required_argument, NULL, OPT_EXIT_NAME },
   { NULL, 0, NULL, 0 },
 };
 
@@ -182,6 +186,12 @@ parse_args (int argc, char **argv, bool exec_sync, struct options *o, err_t *err
         case OPT_PROCESS:
           o->process = optarg;
           break;
+        case OPT_EXEC_PROCESS:
+          o->exec_process = optarg;
+          break;
+        case OPT_EXIT_NAME:
+          o->exit_name = optarg;
+          break;
         default:
           return make_error (err, 0, "unknown or incomplete option `%s`", argv[optind - 1]);
         }
@@ -202,7 +212,20 @@ parse_args (int argc, char **argv, bool exec_sync, struct options *o, err_t *err
     return make_error (err, 0, "unexpected argument `%s`", argv[optind]);
   if (o->stdin_once && !o->stdin)
     return make_error (err, 0, "--stdin-once needs --stdin");
-  if ((ret = require_absolute ("bundle", o->bundle, err)) < 0 || (ret = require_absolute ("log-path", o->log_path, err)) < 0
+  if (o->exit_name == NULL)
+    o->exit_name = o->id;
+  if (o->exit_name[0] == '\0' || o->exit_name[0] == '.' || strchr (o->exit_name, '/'))
+    return make_error (err, 0, "invalid --exit-name `%s`", o->exit_name);
+  if (o->exec_process)
+    {
+      if (o->bundle)
+        return make_error (err, 0, "--bundle and --exec-process exclude each other");
+      if ((ret = require_absolute ("exec-process", o->exec_process, err)) < 0)
+        return ret;
+    }
+  else if ((ret = require_absolute ("bundle", o->bundle, err)) < 0)
+    return ret;
+  if ((ret = require_absolute ("log-path", o->log_path, err)) < 0
       || (ret = require_absolute ("exit-dir", o->exit_dir, err)) < 0)
     return ret;
   return 0;
@@ -573,7 +596,8 @@ write_pid (const char *runroot, pid_t pid, err_t *err)
   char buf[32];
   int len = snprintf (buf, sizeof (buf), "%d\n", (int) pid);
 
-  return mon_write_file_atomic (runroot, "monitor.pid", buf, (size_t) len, err);
+  /* The runroot is volatile (under /run): the pid file need not survive a crash. */
+  return mon_write_file_atomic (runroot, "monitor.pid", buf, (size_t) len, false, err);
 }
 
 int
@@ -673,7 +697,7 @@ main (int argc, char **argv)
 
   if (make_runroot (opt.runroot, &err) < 0 || write_pid (opt.runroot, getpid (), &err) < 0
       || log_open (&m.log, opt.log_path, opt.log_max_line, &err) < 0
-      || path_in (pid_file, sizeof (pid_file), opt.runroot, "container.pid", &err) < 0
+      || path_in (pid_file, sizeof (pid_file), opt.runroot, opt.exec_process ? "exec.pid" : "container.pid", &err) < 0
       || path_in (console_path, sizeof (console_path), opt.runroot, "console.sock", &err) < 0
       || path_in (attach_path, sizeof (attach_path), opt.runroot, "attach.sock", &err) < 0
       || path_in (control_path, sizeof (control_path), opt.runroot, "ctl.sock", &err) < 0
@@ -687,9 +711,19 @@ main (int argc, char **argv)
   argv_rt[n++] = opt.runtime;
   for (i = 0; i < opt.n_runtime_args; i++)
     argv_rt[n++] = opt.runtime_args[i];
-  argv_rt[n++] = "create";
-  argv_rt[n++] = "--bundle";
-  argv_rt[n++] = opt.bundle;
+  if (opt.exec_process)
+    {
+      argv_rt[n++] = "exec";
+      argv_rt[n++] = "--detach";
+      argv_rt[n++] = "--process";
+      argv_rt[n++] = opt.exec_process;
+    }
+  else
+    {
+      argv_rt[n++] = "create";
+      argv_rt[n++] = "--bundle";
+      argv_rt[n++] = opt.bundle;
+    }
   argv_rt[n++] = "--pid-file";
   argv_rt[n++] = pid_file;
   if (opt.tty)
@@ -719,9 +753,10 @@ main (int argc, char **argv)
       char msg[4200];
       read_runtime_error (io.our_err, text, sizeof (text));
       if (WIFSIGNALED (status))
-        snprintf (msg, sizeof (msg), "%s create killed by signal %d: %s", opt.runtime, WTERMSIG (status), text);
+        snprintf (msg, sizeof (msg), "%s %s killed by signal %d: %s", opt.runtime, argv_rt[opt.n_runtime_args + 1],
+                  WTERMSIG (status), text);
       else
-        snprintf (msg, sizeof (msg), "%s create failed (exit status %d): %s", opt.runtime,
+        snprintf (msg, sizeof (msg), "%s %s failed (exit status %d): %s", opt.runtime, argv_rt[opt.n_runtime_args + 1],
                   WIFEXITED (status) ? WEXITSTATUS (status) : -1, text);
       sync_send_error (&sync_fd, msg, WIFEXITED (status) ? WEXITSTATUS (status) : -1);
       fprintf (stderr, PROG ": %s\n", msg);
@@ -767,10 +802,11 @@ main (int argc, char **argv)
       make_error (&err, errno, "epoll_ctl");
       return fail (&sync_fd, &err);
     }
-  oom_watch_init (&oom, m.container_pid);
-
   snprintf (sync_line, sizeof (sync_line), "{\"pid\":%d,\"monitor_pid\":%d}\n", (int) m.container_pid, (int) getpid ());
   sync_send (&sync_fd, sync_line);
+  /* After the report, off the daemon's critical path: the created container's init is held
+   * until `start` and cannot leave its cgroup before then. */
+  oom_watch_init (&oom, m.container_pid);
 
   memset (&info, 0, sizeof (info));
   run_loop (&m, &info);
@@ -783,7 +819,7 @@ main (int argc, char **argv)
   unlink (attach_path);
   unlink (control_path);
   log_close (&m.log);
-  if (exit_write_file (opt.exit_dir, opt.id, &info, &err) < 0)
+  if (exit_write_file (opt.exit_dir, opt.exit_name, &info, &err) < 0)
     {
       err_print (&err, PROG);
       return 1;

@@ -35,6 +35,10 @@ struct options
   bool stdin_once;
   bool tty;
   bool no_detach;
+  /* An exec session instead of a container: `runtime exec --detach --process <file>` in the
+   * running container --id; the exit record is named --exit-name (default: the id). */
+  const char *exec_process;
+  const char *exit_name;
   /* exec-sync */
   double timeout;
   size_t max_output;
