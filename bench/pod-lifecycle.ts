@@ -90,6 +90,20 @@ function report(runtime: string, result: Awaited<ReturnType<typeof measure>>): R
   return medians;
 }
 
+/** Medians of the per-step times berth logs for each RunPodSandbox ("pod sandbox ready ... steps="). */
+function reportSteps(logs: string): void {
+  const perStep: Record<string, number[]> = {};
+  for (const match of logs.matchAll(/pod sandbox ready .*steps=(\{[^ ]*\})/g)) {
+    for (const [step, ms] of Object.entries(JSON.parse(match[1]) as Record<string, number>)) {
+      (perStep[step] ??= []).push(ms);
+    }
+  }
+  const line = Object.entries(perStep).map(
+    ([step, samples]) => `${step} ${summarize(samples).median.toFixed(1)}`,
+  );
+  console.log(`  RunPodSandbox steps (median ms): ${line.join(', ')}`);
+}
+
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
@@ -116,6 +130,7 @@ async function main(): Promise<void> {
           'berth (berth-runtime)',
           await measure(daemon.client, 'berth', runs, parallel),
         );
+        reportSteps(daemon.logs());
       } finally {
         await daemon.stop();
       }

@@ -23,3 +23,16 @@ export class Rollback {
     return failures;
   }
 }
+
+/**
+ * Awaits every task, then throws the first failure: unlike Promise.all, no task is still running
+ * (and about to register an undo) when the caller starts to roll back.
+ */
+export async function settleAll<T extends readonly unknown[]>(
+  tasks: readonly [...{ [K in keyof T]: Promise<T[K]> }],
+): Promise<T> {
+  const results = await Promise.allSettled(tasks);
+  const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) throw failed.reason;
+  return results.map((r) => (r as PromiseFulfilledResult<unknown>).value) as unknown as T;
+}

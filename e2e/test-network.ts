@@ -3,6 +3,8 @@ import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
+const IP_FORWARD = '/proc/sys/net/ipv4/ip_forward';
+
 /**
  * A CNI bridge network of a test's own: a unique bridge name and private /24, host-local IPAM
  * with its own data dir, no masquerade, and iptables FORWARD DROP rules so that nothing from the
@@ -15,6 +17,8 @@ export class TestBridgeNetwork {
     readonly subnet: string,
     readonly dataDir: string,
     readonly confFile: string,
+    /** The bridge plugin (isGateway) turns on forwarding host-wide; destroy puts this back. */
+    private readonly ipForward = fs.readFileSync(IP_FORWARD, 'utf8'),
   ) {}
 
   static create(confDir: string, dataDir: string): TestBridgeNetwork {
@@ -92,6 +96,7 @@ export class TestBridgeNetwork {
       // never created
     }
     fs.rmSync(this.dataDir, { recursive: true, force: true });
+    fs.writeFileSync(IP_FORWARD, this.ipForward);
   }
 }
 

@@ -3,7 +3,8 @@ import * as path from 'node:path';
 import type { PodSandboxConfig__Output } from '../api/generated/runtime/v1/PodSandboxConfig';
 import { InvalidArgumentError, NotFoundError } from '../common/errors';
 import { newId } from '../common/ids';
-import { Rollback } from '../common/rollback';
+import { Rollback, settleAll } from '../common/rollback';
+import { StepTimer } from '../common/step-timer';
 import { nowNanos } from '../common/time';
 import { writeJsonAtomic } from '../common/atomic-file';
 import { PAUSE_OOM_SCORE_ADJ, restrictOomScoreAdj } from '../oci/oom';
@@ -26,8 +27,6 @@ import { sandboxName, type SandboxRecord } from './sandbox-record';
 import { SandboxStore } from './sandbox-store';
 import { validatePodSysctls } from './sysctls';
 
-/** How long the pause process gets to exit on SIGTERM before it is killed. */
-const PAUSE_STOP_GRACE_MS = 2_000;
 /** The cgroup parent of pods the kubelet gave none (crictl runp without one). */
 const DEFAULT_CGROUP_PARENT = '/berth';
 
@@ -109,38 +108,42 @@ export class SandboxManager {
     this.store.reserve(name, id);
     const rollback = new Rollback();
     rollback.add('release the name', () => this.store.release(name, id));
-    const started = process.hrtime.bigint();
+    const timer = new StepTimer();
     try {
       const stateDir = this.store.dirOf(id);
       const runDir = path.join(this.config.runroot, 'sandboxes', id);
       const shmDir = path.join(runDir, 'shm');
-      await fs.mkdir(stateDir, { recursive: true, mode: 0o711 });
+      await Promise.all([
+        fs.mkdir(stateDir, { recursive: true, mode: 0o711 }),
+        fs.mkdir(path.join(runDir, 'rootfs'), { recursive: true, mode: 0o711 }),
+      ]);
       rollback.add('remove the state dir', () => fs.rm(stateDir, { recursive: true, force: true }));
-      await fs.mkdir(path.join(runDir, 'rootfs'), { recursive: true, mode: 0o711 });
       rollback.add('remove the run dir', () => fs.rm(runDir, { recursive: true, force: true }));
 
-      await writeResolvConf(path.join(stateDir, 'resolv.conf'), config.dns_config);
-      await writeHostname(path.join(stateDir, 'hostname'), hostname);
-      if (!host.ipc) {
-        await mountShm(shmDir);
-        rollback.add('unmount /dev/shm', () => unmountIfMounted(shmDir));
-      }
-
-      const namespaces = await this.pinner.pin(
-        id,
-        { net: !host.network, ipc: !host.ipc, uts: !host.network },
-        hostname,
-        sysctls,
-      );
-      rollback.add('release the namespaces', () => this.pinner.unpin(Object.values(namespaces)));
-
-      let ips: string[] = [];
-      const netRequest = this.networkRequest(id, config, namespaces.net);
-      if (!host.network) {
-        rollback.add('tear down the network', () => this.network.tearDownPod(netRequest));
-        ips = (await this.network.setUpPod(netRequest)).ips;
-      }
-      await writeHosts(path.join(stateDir, 'hosts'), host.network, hostname, ips);
+      // Independent steps run side by side; each registers its undo as soon as it is done, and
+      // all of them settle before a failure unwinds.
+      const [, , namespaces] = await settleAll([
+        (async () => {
+          await writeResolvConf(path.join(stateDir, 'resolv.conf'), config.dns_config);
+          await writeHostname(path.join(stateDir, 'hostname'), hostname);
+        })(),
+        (async () => {
+          if (host.ipc) return;
+          await mountShm(shmDir);
+          rollback.add('unmount /dev/shm', () => unmountIfMounted(shmDir));
+        })(),
+        (async () => {
+          const pinned = await this.pinner.pin(
+            id,
+            { net: !host.network, ipc: !host.ipc, uts: !host.network },
+            hostname,
+            sysctls,
+          );
+          rollback.add('release the namespaces', () => this.pinner.unpin(Object.values(pinned)));
+          return pinned;
+        })(),
+      ] as const);
+      timer.mark('namespaces');
 
       const runtime = new OciRuntimeCli(handlerName, handler);
       const cgroupsPath = `${linux?.cgroup_parent || DEFAULT_CGROUP_PARENT}/${id}`;
@@ -159,11 +162,27 @@ export class SandboxManager {
         oomScoreAdj: restrictOomScoreAdj(PAUSE_OOM_SCORE_ADJ),
         annotations: { 'io.kubernetes.cri.container-type': 'sandbox', 'io.kubernetes.cri.sandbox-id': id },
       });
-      await writeJsonAtomic(path.join(runDir, 'config.json'), spec);
       const pidFile = path.join(runDir, 'pause.pid');
-      await runtime.create(id, runDir, pidFile);
-      rollback.add('delete the pause container', () => runtime.delete(id, true));
-      await runtime.start(id);
+      const netRequest = this.networkRequest(id, config, namespaces.net);
+      // The pause process joins the pinned network namespace by path, so CNI can configure that
+      // namespace while the runtime starts the pause process.
+      const [ips] = await settleAll([
+        (async () => {
+          if (host.network) return [];
+          rollback.add('tear down the network', () => this.network.tearDownPod(netRequest));
+          const { ips: addresses } = await this.network.setUpPod(netRequest);
+          timer.mark('network');
+          return addresses;
+        })(),
+        (async () => {
+          await writeJsonAtomic(path.join(runDir, 'config.json'), spec);
+          await runtime.create(id, runDir, pidFile);
+          rollback.add('delete the pause container', () => runtime.delete(id, true));
+          await runtime.start(id);
+          timer.mark('pause');
+        })(),
+      ] as const);
+      await writeHosts(path.join(stateDir, 'hosts'), host.network, hostname, ips);
       const pausePid = Number.parseInt(await fs.readFile(pidFile, 'utf8'), 10);
 
       const sharedPid = !host.pid && (nsOptions?.pid ?? 'POD') === 'POD';
@@ -191,11 +210,13 @@ export class SandboxManager {
         shmDir: host.ipc ? '/dev/shm' : shmDir,
       };
       await this.store.save(record);
+      timer.mark('record');
       this.logger.info('pod sandbox ready', {
         id,
         pod: `${metadata.namespace}/${metadata.name}`,
         ips,
-        duration_ms: Number(process.hrtime.bigint() - started) / 1e6,
+        duration_ms: timer.totalMs(),
+        steps: timer.steps,
       });
       return record;
     } catch (err) {
@@ -212,23 +233,20 @@ export class SandboxManager {
    */
   async stop(idOrPrefix: string): Promise<void> {
     const record = this.store.find(idOrPrefix);
-    if (!record) return;
+    // Already stopped: nothing can have started in a stopped pod since.
+    if (!record || record.released) return;
     await this.containers.stopAll(record.id);
-    const runtime = this.runtimeOf(record);
-    const state = await runtime.state(record.id);
-    if (state && state.status !== 'stopped') {
-      await runtime.kill(record.id, 'TERM').catch(() => undefined); // it may exit in between
-      if (!(await this.waitStopped(runtime, record.id, PAUSE_STOP_GRACE_MS))) {
-        await runtime.kill(record.id, 'KILL').catch(() => undefined);
-        await this.waitStopped(runtime, record.id, PAUSE_STOP_GRACE_MS);
-      }
-    }
-    await runtime.delete(record.id, true);
-    if (!record.host.network) {
-      await this.network.tearDownPod(this.networkRequest(record.id, record.config, record.namespaces.net));
-    }
-    if (record.state !== 'notready') {
+    // The pause process holds nothing worth a graceful exit: `delete --force` kills it (SIGKILL)
+    // and removes it in one runtime call, while CNI releases the pod's address alongside.
+    await settleAll([
+      this.runtimeOf(record).delete(record.id, true),
+      record.host.network
+        ? Promise.resolve()
+        : this.network.tearDownPod(this.networkRequest(record.id, record.config, record.namespaces.net)),
+    ]);
+    if (record.state !== 'notready' || !record.released) {
       record.state = 'notready';
+      record.released = true;
       await this.store.save(record);
     }
   }
@@ -239,8 +257,10 @@ export class SandboxManager {
     if (!record) return;
     await this.stop(record.id);
     await this.containers.removeAll(record.id);
-    await this.pinner.unpin(Object.values(record.namespaces));
-    if (!record.host.ipc) await unmountIfMounted(record.shmDir);
+    await settleAll([
+      this.pinner.unpin(Object.values(record.namespaces)),
+      record.host.ipc ? Promise.resolve() : unmountIfMounted(record.shmDir),
+    ]);
     await fs.rm(record.runDir, { recursive: true, force: true });
     await this.store.delete(record);
     this.logger.info('pod sandbox removed', { id: record.id });
@@ -278,16 +298,6 @@ export class SandboxManager {
       );
     }
     return new OciRuntimeCli(record.runtimeHandler, handler);
-  }
-
-  private async waitStopped(runtime: OciRuntimeCli, id: string, timeoutMs: number): Promise<boolean> {
-    const deadline = Date.now() + timeoutMs;
-    while (Date.now() < deadline) {
-      const state = await runtime.state(id);
-      if (!state || state.status === 'stopped') return true;
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
-    return false;
   }
 
   /** The CNI request of a pod: its identity, netns, host ports, DNS and bandwidth annotations. */

@@ -19,6 +19,8 @@ export interface SandboxRecord {
   /** Nanoseconds since the epoch, as a decimal string (CRI int64). */
   createdAt: string;
   state: 'ready' | 'notready';
+  /** StopPodSandbox finished: the pause container is deleted and the network released. */
+  released?: boolean;
   /** Which of the host's namespaces the pod shares instead of having its own. */
   host: { network: boolean; ipc: boolean; pid: boolean };
   /** Pod-wide pid namespace (NamespaceOption.pid POD): containers join the pause process's. */

@@ -38,6 +38,7 @@ const textLine = winston.format.printf((info) => {
 });
 
 function formatValue(value: unknown): string {
-  const text = typeof value === 'string' ? value : JSON.stringify(value);
-  return /[\s"=]/.test(text) ? JSON.stringify(text) : text;
+  // Strings are quoted when they would otherwise split the line; other values print as JSON.
+  if (typeof value !== 'string') return JSON.stringify(value) ?? String(value);
+  return /[\s"=]/.test(value) || value === '' ? JSON.stringify(value) : value;
 }
