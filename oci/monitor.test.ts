@@ -289,6 +289,26 @@ describe.each(RUNTIMES.filter((r) => !r.skip))('berth-monitor with $name', (rt: 
     expect(ticks.slice(0, 3)).toEqual(['tick 0', 'tick 1', 'tick 2']);
   });
 
+  test('survives a starter gone before the sync message (no SIGPIPE death)', async () => {
+    const o = options(`${rt.name}-${process.pid}-${++seq}`, shSpec('echo still here; exit 7'));
+    track(o.id);
+    const child = spawn(monitorBinary(), monitorArgs(o), { stdio: ['ignore', 'ignore', 'ignore', 'pipe'] });
+    // Our end of the sync socket closes before the monitor can write its report to it.
+    (child.stdio[3] as NodeJS.ReadableStream & { destroy(): void }).destroy();
+    const pidFile = path.join(o.runroot, 'container.pid');
+    await waitFor('the created container', () => fs.existsSync(pidFile) && fs.statSync(pidFile).size > 0);
+    const monitorPid = Number(fs.readFileSync(path.join(o.runroot, 'monitor.pid'), 'utf8'));
+    track(o.id, monitorPid);
+    // Give the monitor the time to write to the closed socket.
+    await new Promise((r) => setTimeout(r, 100));
+    expect(procStat(monitorPid)?.state).not.toBe('Z');
+    start({ id: o.id, runroot: o.runroot, logPath: o.logPath, monitorPid, containerPid: 0 });
+    expect(await waitFor('the exit record', () => readExitRecord(exitDir, o.id))).toMatchObject({
+      exitCode: 7,
+    });
+    expect(logLines(parseLog(o.logPath), 'stdout')).toEqual(['still here']);
+  });
+
   test('moves logging to a new file on reopen without losing a line', async () => {
     const c = await create(
       shSpec('i=0; while true; do echo line $i; i=$((i+1)); [ $((i % 20)) = 0 ] && sleep 0.01; done'),

@@ -468,25 +468,26 @@ read_pid_file (const char *path, pid_t *pid, err_t *err)
   return 0;
 }
 
-/* Copies one read of container output to the log and to attached clients. Returns false at
- * the end of the stream (EOF, or EIO from a terminal master whose last slave closed). */
-static bool
+/* Copies one read of container output to the log and to attached clients. Returns 1 after
+ * copying, 0 when nothing is there now, -1 at the end of the stream (EOF, or EIO from a
+ * terminal master whose last slave closed). */
+static int
 pump (struct monitor *m, struct watch *w, enum log_stream stream)
 {
   char buf[8192];
   ssize_t n = read (w->fd, buf, sizeof (buf));
 
   if (n < 0 && (errno == EAGAIN || errno == EINTR))
-    return true;
+    return 0;
   if (n <= 0)
     {
       epoll_unwatch (m, w);
       close_fd (&w->fd);
-      return false;
+      return -1;
     }
   log_write (&m->log, stream, buf, (size_t) n);
   attach_broadcast (m, stream, buf, (size_t) n);
-  return true;
+  return 1;
 }
 
 /* After the container's process ended, what it wrote is already in the pipe: read until
@@ -494,18 +495,10 @@ pump (struct monitor *m, struct watch *w, enum log_stream stream)
 static void
 drain (struct monitor *m)
 {
-  while (m->stdout_watch.fd >= 0)
-    {
-      int fd = m->stdout_watch.fd;
-      if (!pump (m, &m->stdout_watch, LOG_STDOUT) || (m->stdout_watch.fd == fd && errno == EAGAIN))
-        break;
-    }
-  while (m->stderr_watch.fd >= 0)
-    {
-      int fd = m->stderr_watch.fd;
-      if (!pump (m, &m->stderr_watch, LOG_STDERR) || (m->stderr_watch.fd == fd && errno == EAGAIN))
-        break;
-    }
+  while (m->stdout_watch.fd >= 0 && pump (m, &m->stdout_watch, LOG_STDOUT) > 0)
+    ;
+  while (m->stderr_watch.fd >= 0 && pump (m, &m->stderr_watch, LOG_STDERR) > 0)
+    ;
 }
 
 /* Reaps every child; returns true once the container's process is among them. */
