@@ -5,6 +5,7 @@
  */
 import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
+import * as net from 'node:net';
 import * as path from 'node:path';
 import { killPid, procStat, waitFor } from '../native/testing/proc';
 import { Spec, baseSpec, makeRootfs, makeTempDir, writeBundle } from '../native/testing/bundle';
@@ -340,6 +341,7 @@ describe.each(RUNTIMES.filter((r) => !r.skip))('berth-monitor with $name', (rt: 
     cleanups.push(() => void a.close());
     cleanups.push(() => void b.close());
     start(c);
+    await expect(resizeTerminal(c.runroot, 24, 80)).rejects.toThrow(/no terminal/);
     a.writeStdin('hello\n');
     await waitFor(
       'the echo in both sessions',
@@ -351,6 +353,28 @@ describe.each(RUNTIMES.filter((r) => !r.skip))('berth-monitor with $name', (rt: 
     expect(seen.b).toBe('hello\ndone\n');
     expect(await waitExit(c)).toMatchObject({ exitCode: 0 });
     expect(logLines(parseLog(c.logPath), 'stdout')).toEqual(['hello', 'done']);
+  });
+
+  test('drops an attach client that does not read, and the container runs on unhindered', async () => {
+    const c = await create(
+      shSpec(
+        'i=0; while [ $i -lt 20000 ]; do echo 0123456789012345678901234567890123456789 $i; i=$((i+1)); done',
+      ),
+    );
+    const stalled = net.connect(path.join(c.runroot, 'attach.sock'));
+    await new Promise((r) => stalled.once('connect', r));
+    stalled.pause(); // never read: its socket buffer fills up
+    const dropped = new Promise((r) => stalled.once('close', r));
+    cleanups.push(() => stalled.destroy());
+    start(c);
+    expect(await waitExit(c)).toMatchObject({ exitCode: 0 });
+    const lines = logLines(parseLog(c.logPath), 'stdout');
+    expect(lines.length).toBe(20000);
+    expect(lines[19999]).toMatch(/ 19999$/);
+    stalled.resume();
+    await dropped;
+    // It got a prefix of the output, far from all of it (about 900 KB).
+    expect(stalled.bytesRead).toBeLessThan(800000);
   });
 
   test('gives a terminal and resizes it through the attach and control sockets', async () => {
