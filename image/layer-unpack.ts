@@ -105,11 +105,11 @@ class ByteCounter extends Transform {
 }
 
 /** Splits an entry name into components; refuses absolute names and `..`. */
-export function entryComponents(name: string, what = 'entry'): string[] {
-  if (name.includes('\0')) throw new UnsafeLayerError(`${what} "${name}": NUL in name`);
-  if (name.startsWith('/')) throw new UnsafeLayerError(`${what} "${name}": absolute path`);
+export function entryComponents(name: string, what = `entry "${name}"`): string[] {
+  if (name.includes('\0')) throw new UnsafeLayerError(`${what}: NUL in name`);
+  if (name.startsWith('/')) throw new UnsafeLayerError(`${what}: absolute path`);
   const parts = name.split('/').filter((p) => p !== '' && p !== '.');
-  if (parts.includes('..')) throw new UnsafeLayerError(`${what} "${name}": ".." in path`);
+  if (parts.includes('..')) throw new UnsafeLayerError(`${what}: ".." in path`);
   return parts;
 }
 
@@ -296,7 +296,10 @@ class LayerWriter {
     header: Header,
     entry: string,
   ): Promise<void> {
-    const linkComponents = entryComponents(header.linkname ?? '', `hard link target of "${entry}"`);
+    const linkComponents = entryComponents(
+      header.linkname ?? '',
+      `entry "${entry}": hard link target "${header.linkname}"`,
+    );
     if (linkComponents.length === 0)
       throw new UnsafeLayerError(`entry "${entry}": hard link to the layer root`);
     const linkParent = await this.resolveDir(linkComponents.slice(0, -1), entry, false);

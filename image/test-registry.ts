@@ -318,7 +318,8 @@ export async function pushIndex(
 
 export interface AuthProxyOptions {
   upstream: TestRegistry;
-  mode: 'basic' | 'bearer';
+  /** `open` lets every request through: a proxy that only counts. */
+  mode: 'basic' | 'bearer' | 'open';
   username?: string;
   password?: string;
   /** Answer blob GETs with a redirect to another origin (the proxy under `localhost`). */
@@ -392,7 +393,9 @@ export async function startAuthProxy(options: AuthProxyOptions): Promise<AuthPro
     proxy.apiRequests.push({ path: url.pathname, auth: auth.split(' ')[0] });
     const repo = /^\/v2\/(.+)\/(?:manifests|blobs)\//.exec(url.pathname)?.[1] ?? '';
     let ok: boolean;
-    if (options.mode === 'basic') {
+    if (options.mode === 'open') {
+      ok = true;
+    } else if (options.mode === 'basic') {
       ok = basicUser(auth) !== undefined;
       if (!ok) res.setHeader('www-authenticate', 'Basic realm="test-registry"');
     } else {

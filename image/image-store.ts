@@ -1,0 +1,582 @@
+import { promises as fs } from 'node:fs';
+import * as path from 'node:path';
+import { readJsonIfExists, writeJsonAtomic } from '../common/atomic-file';
+import { FailedPreconditionError, InvalidArgumentError, NotFoundError } from '../common/errors';
+import type { AuthConfig } from './auth';
+import { BlobStore } from './blob-store';
+import { digestHex } from './digest';
+import { LayerStore } from './layer-store';
+import { unpackLayer } from './layer-unpack';
+import {
+  hostPlatform,
+  parseImageConfig,
+  parseManifest,
+  selectPlatform,
+  type ImageConfig,
+  type ImageManifest,
+  type Platform,
+} from './manifest';
+import { MirrorResolver, type Endpoint, type RegistryConfig } from './mirrors';
+import {
+  formatReference,
+  isSha256Digest,
+  manifestReference,
+  parseReference,
+  repositoryName,
+  type ImageReference,
+} from './reference';
+import { RegistryClient, type RegistryClientOptions } from './registry-client';
+
+/**
+ * The image manager behind the CRI ImageService: pulls (with mirrors, auth, verification,
+ * de-duplication of concurrent pulls and shared layers), image records, lookups by ID, tag or
+ * digest, removal with garbage collection of layers and blobs, and usage for ImageFsInfo.
+ *
+ * On disk under `root`:
+ *   images/<id hex>.json   one record per image (written atomically)
+ *   blobs/sha256/<hex>     manifests, indexes and configs (blob-store.ts)
+ *   layers/<diffID hex>/   unpacked layers shared by all images (layer-store.ts)
+ * An image is visible once its record is written, which happens after all of its layers are in
+ * place, so a failed pull never leaves an image that looks usable.
+ */
+
+/** The minimal logger the module needs; winston's Logger fits. */
+export interface ImageLogger {
+  debug(message: string, meta?: Record<string, unknown>): unknown;
+  info(message: string, meta?: Record<string, unknown>): unknown;
+  warn(message: string, meta?: Record<string, unknown>): unknown;
+  error(message: string, meta?: Record<string, unknown>): unknown;
+}
+
+export interface ImageStoreOptions {
+  /** The store's directory, e.g. `/var/lib/berth/images`. */
+  root: string;
+  logger?: ImageLogger;
+  /** Registries with their mirrors and insecure flags. */
+  registries?: RegistryConfig[];
+  /** Image names never to be garbage collected by the kubelet (exact, or a prefix ending in `*`). */
+  pinnedImages?: string[];
+  /** Platform to pick from multi-platform images; default: the host's. */
+  platform?: Platform;
+  /** Whether a container uses the image: such an image cannot be removed. */
+  inUse?: (imageId: string) => boolean | Promise<boolean>;
+  /** Layers downloaded at once per pull. */
+  maxConcurrentDownloads?: number;
+  client?: RegistryClientOptions;
+  /** How often a running pull logs its progress. */
+  progressIntervalMs?: number;
+}
+
+interface LayerRef {
+  diffID: string;
+  digest: string;
+  size: number;
+  mediaType: string;
+}
+
+/** An image record, versioned for future migrations. */
+export interface ImageRecord {
+  version: 1;
+  /** The config digest, `sha256:<hex>`: the CRI image ID. */
+  id: string;
+  /** `docker.io/library/busybox:latest`, ... */
+  repoTags: string[];
+  /** `docker.io/library/busybox@sha256:...` (digest of the manifest or index that was pulled). */
+  repoDigests: string[];
+  /** The platform manifest the image was unpacked from. */
+  manifestDigest: string;
+  /** Compressed layers plus config, as in the registry (what containerd reports). */
+  size: number;
+  /** From the config's User: a numeric user becomes uid, a name becomes username. */
+  uid?: number;
+  username: string;
+  /** Bottom layer first. */
+  layers: LayerRef[];
+  pulledAt: string;
+}
+
+export interface Image extends ImageRecord {
+  pinned: boolean;
+}
+
+export interface ImageFsUsage {
+  mountpoint: string;
+  usedBytes: number;
+  inodesUsed: number;
+}
+
+const fullIdRe = /^(?:sha256:)?([0-9a-f]{64})$/;
+const shortIdRe = /^[0-9a-f]{4,63}$/;
+
+class Mutex {
+  private tail: Promise<unknown> = Promise.resolve();
+
+  run<T>(fn: () => Promise<T>): Promise<T> {
+    const result = this.tail.then(fn, fn);
+    this.tail = result.catch(() => undefined);
+    return result;
+  }
+}
+
+const nullLogger: ImageLogger = { debug: () => 0, info: () => 0, warn: () => 0, error: () => 0 };
+
+export class ImageStore {
+  readonly blobs: BlobStore;
+  readonly layers: LayerStore;
+  private readonly recordDir: string;
+  private readonly client: RegistryClient;
+  private readonly mirrors: MirrorResolver;
+  private readonly log: ImageLogger;
+  private readonly platform: Platform;
+  private readonly records = new Map<string, ImageRecord>();
+  private readonly pulls = new Map<string, Promise<Image>>();
+  /** Digests (layers, blobs) an unfinished pull relies on; garbage collection skips them. */
+  private readonly leases = new Map<string, number>();
+  private readonly lock = new Mutex();
+
+  constructor(private readonly options: ImageStoreOptions) {
+    this.blobs = new BlobStore(options.root);
+    this.layers = new LayerStore(path.join(options.root, 'layers'));
+    this.recordDir = path.join(options.root, 'images');
+    this.client = new RegistryClient(options.client);
+    this.mirrors = new MirrorResolver(options.registries);
+    this.log = options.logger ?? nullLogger;
+    this.platform = options.platform ?? hostPlatform();
+  }
+
+  /** Creates the directories, cleans up after a crash and loads the image records. */
+  async init(): Promise<void> {
+    await fs.mkdir(this.recordDir, { recursive: true, mode: 0o700 });
+    await this.blobs.init();
+    await this.layers.init();
+    for (const name of await fs.readdir(this.recordDir)) {
+      if (!/^[0-9a-f]{64}\.json$/.test(name)) {
+        if (name.endsWith('.tmp')) await fs.rm(path.join(this.recordDir, name), { force: true });
+        continue;
+      }
+      try {
+        const record = await readJsonIfExists<ImageRecord>(path.join(this.recordDir, name));
+        if (record?.version === 1) this.records.set(record.id, record);
+        else this.log.warn('ignoring image record of unknown version', { file: name });
+      } catch (err) {
+        this.log.error('ignoring unreadable image record', { file: name, error: (err as Error).message });
+      }
+    }
+  }
+
+  async close(): Promise<void> {
+    await Promise.allSettled([...this.pulls.values()]);
+    await this.client.close();
+  }
+
+  /**
+   * Pulls an image and returns it. Concurrent pulls of the same reference (and credentials)
+   * share one pull; pulls of different images share the layers they have in common.
+   */
+  async pull(image: string, auth?: AuthConfig): Promise<Image> {
+    const ref = parseReference(image);
+    const key = `${formatReference(ref)}|${JSON.stringify(auth ?? {})}`;
+    const running = this.pulls.get(key);
+    if (running) {
+      this.log.debug('joining a pull already running', { image: formatReference(ref) });
+      return running;
+    }
+    const work = this.doPull(ref, auth).catch(async (err: unknown) => {
+      // Layers this pull unpacked are complete and verified, but no image needs them now: a
+      // failed pull leaves nothing behind (the pull's leases are released by now).
+      await this.lock
+        .run(() => this.collectGarbage())
+        .catch((gcErr: unknown) =>
+          this.log.error('cleanup after a failed pull failed', { error: (gcErr as Error).message }),
+        );
+      throw err;
+    });
+    this.pulls.set(key, work);
+    try {
+      return await work;
+    } finally {
+      this.pulls.delete(key);
+    }
+  }
+
+  /** The image a reference (ID, unique ID prefix, name:tag, name@digest) names, if any. */
+  status(image: string): Image | undefined {
+    const found = this.find(image);
+    return found ? this.present(found.record) : undefined;
+  }
+
+  /** The verbose info of ImageStatus: the image config and manifest, as JSON. */
+  async info(image: string): Promise<Record<string, string>> {
+    const found = this.find(image);
+    if (!found) return {};
+    const record = found.record;
+    const config = JSON.parse((await this.blobs.read(record.id)).toString('utf8')) as unknown;
+    return {
+      info: JSON.stringify({
+        imageSpec: config,
+        manifestDigest: record.manifestDigest,
+        layers: record.layers,
+        pulledAt: record.pulledAt,
+      }),
+    };
+  }
+
+  /** The image config (Env, Cmd, User, ...) for building a container spec. */
+  async config(image: string): Promise<ImageConfig> {
+    const record = this.require(image);
+    return JSON.parse((await this.blobs.read(record.id)).toString('utf8')) as ImageConfig;
+  }
+
+  /** The unpacked layer directories of an image, top layer first (overlay lowerdir order). */
+  layerDirs(image: string): string[] {
+    const record = this.require(image);
+    return record.layers.map((l) => this.layers.diffPath(l.diffID)).reverse();
+  }
+
+  /** All images, or those a filter reference names (CRI ImageFilter). */
+  list(filter?: string): Image[] {
+    if (filter) {
+      const found = this.find(filter);
+      return found ? [this.present(found.record)] : [];
+    }
+    return [...this.records.values()].map((r) => this.present(r));
+  }
+
+  /**
+   * Removes an image. By tag, when the image has other tags, only that tag goes (as CRI-O
+   * does); otherwise the image goes, refused while a container uses it, and the layers and blobs
+   * no other image needs are deleted. Removing a missing image succeeds: the CRI contract says
+   * RemoveImage is idempotent.
+   */
+  async remove(image: string): Promise<void> {
+    await this.lock.run(async () => {
+      const found = this.find(image);
+      if (!found) return;
+      const { record, tag } = found;
+      if (tag !== undefined && record.repoTags.length > 1) {
+        await this.save({ ...record, repoTags: record.repoTags.filter((t) => t !== tag) });
+        this.log.info('untagged image', { image: tag, id: record.id });
+        return;
+      }
+      if (await this.options.inUse?.(record.id)) {
+        throw new FailedPreconditionError(`image ${image} (${record.id}) is in use by a container`);
+      }
+      await fs.rm(this.recordPath(record.id), { force: true });
+      this.records.delete(record.id);
+      this.log.info('removed image', { image, id: record.id });
+      await this.collectGarbage();
+    });
+  }
+
+  /** Bytes and inodes used by the store (ImageFsInfo), from records kept at unpack time. */
+  async usage(): Promise<ImageFsUsage> {
+    let usedBytes = 0;
+    let inodesUsed = 0;
+    for (const layer of await this.layers.list()) {
+      usedBytes += layer.bytes;
+      inodesUsed += layer.inodes;
+    }
+    const blobs = await this.blobs.usage();
+    usedBytes += blobs.bytes;
+    inodesUsed += blobs.inodes + this.records.size;
+    return { mountpoint: this.options.root, usedBytes, inodesUsed };
+  }
+
+  private async doPull(ref: ImageReference, auth: AuthConfig | undefined): Promise<Image> {
+    const name = formatReference(ref);
+    const started = Date.now();
+    this.log.info('pulling image', { image: name });
+    const endpoints = this.mirrors.endpoints(ref);
+    const authFor = (ep: Endpoint) =>
+      ep.mirror && !sameRegistry(auth?.server_address, ep.host) ? undefined : auth;
+
+    // The manifest decides which endpoint serves the rest: the first that has it.
+    const { value: top, endpoint } = await this.firstAnswer(endpoints, name, (ep) =>
+      this.client.getManifest(ep, manifestReference(ref), authFor(ep)),
+    );
+    const ordered = [endpoint, ...endpoints.filter((e) => e !== endpoint)];
+    const fromAny = <T>(what: string, fn: (ep: Endpoint) => Promise<T>) =>
+      this.firstAnswer(ordered, what, fn).then((r) => r.value);
+
+    let manifestDoc = parseManifest(top.body, top.contentType);
+    let manifestDigest = top.digest;
+    let manifestBody = top.body;
+    if (manifestDoc.kind === 'index') {
+      const chosen = selectPlatform(manifestDoc, this.platform);
+      const fetched = await fromAny(`manifest ${chosen.digest}`, (ep) =>
+        this.client.getManifest(ep, chosen.digest, authFor(ep)),
+      );
+      manifestDoc = parseManifest(fetched.body, fetched.contentType);
+      if (manifestDoc.kind !== 'manifest') {
+        throw new InvalidArgumentError(`${name}: index entry ${chosen.digest} is not an image manifest`);
+      }
+      manifestDigest = fetched.digest;
+      manifestBody = fetched.body;
+    }
+    const manifest: ImageManifest = manifestDoc;
+    const leased = [top.digest, manifestDigest, manifest.config.digest];
+    this.lease(leased, +1);
+    let layerRefs: LayerRef[] = [];
+    const progress = { done: 0, total: manifest.layers.reduce((n, l) => n + l.size, 0), layersNew: 0 };
+    const ticker = setInterval(
+      () => this.log.info('pull progress', { image: name, bytes: progress.done, total: progress.total }),
+      this.options.progressIntervalMs ?? 10_000,
+    );
+    try {
+      await this.blobs.putBuffer(top.digest, top.body);
+      await this.blobs.putBuffer(manifestDigest, manifestBody);
+      await this.blobs.put(manifest.config.digest, manifest.config.size, () =>
+        fromAny(`config ${manifest.config.digest}`, (ep) =>
+          this.client.openBlob(ep, manifest.config.digest, authFor(ep)),
+        ),
+      );
+      const config = parseImageConfig(await this.blobs.read(manifest.config.digest), manifest.layers.length);
+      layerRefs = manifest.layers.map((l, i) => ({
+        diffID: config.rootfs.diff_ids[i],
+        digest: l.digest,
+        size: l.size,
+        mediaType: l.mediaType,
+      }));
+      this.lease(
+        layerRefs.map((l) => l.diffID),
+        +1,
+      );
+      await mapLimit(manifest.layers, this.options.maxConcurrentDownloads ?? 3, async (layer, i) => {
+        const diffID = layerRefs[i].diffID;
+        const { created } = await this.layers.ensure(diffID, async (dir) => {
+          const t0 = Date.now();
+          const body = await fromAny(`layer ${layer.digest}`, (ep) =>
+            this.client.openBlob(ep, layer.digest, authFor(ep)),
+          );
+          const { entries } = await unpackLayer(body, dir, {
+            compression: layer.compression,
+            diffID,
+            blob: { digest: layer.digest, size: layer.size },
+            onBytes: (n) => (progress.done += n),
+            warn: (message) => this.log.warn(message, { image: name, layer: layer.digest }),
+          }).catch((err: unknown) => {
+            // Keep the error's class (its gRPC status); say which image and layer it was.
+            if (err instanceof Error) err.message = `${name}: layer ${layer.digest}: ${err.message}`;
+            throw err;
+          });
+          const seconds = (Date.now() - t0) / 1000;
+          this.log.debug('layer unpacked', {
+            image: name,
+            layer: layer.digest,
+            diffID,
+            bytes: layer.size,
+            entries,
+            seconds,
+            mbPerSecond: round(layer.size / 1e6 / Math.max(seconds, 0.001)),
+          });
+        });
+        if (created) progress.layersNew += 1;
+        else progress.done += layer.size;
+      });
+
+      const user = userOf(config);
+      const image = await this.lock.run(async () => {
+        const repoTag = ref.tag !== undefined ? `${repositoryName(ref)}:${ref.tag}` : undefined;
+        const repoDigest = `${repositoryName(ref)}@${top.digest}`;
+        // A tag names one image: it moves from any image that had it (which stays, untagged).
+        if (repoTag) {
+          for (const other of this.records.values()) {
+            if (other.id !== manifest.config.digest && other.repoTags.includes(repoTag)) {
+              await this.save({ ...other, repoTags: other.repoTags.filter((t) => t !== repoTag) });
+            }
+          }
+        }
+        const existing = this.records.get(manifest.config.digest);
+        const record: ImageRecord = {
+          version: 1,
+          id: manifest.config.digest,
+          repoTags: union(existing?.repoTags, repoTag),
+          repoDigests: union(existing?.repoDigests, repoDigest),
+          manifestDigest,
+          size: manifest.config.size + manifest.layers.reduce((n, l) => n + l.size, 0),
+          ...user,
+          layers: layerRefs,
+          pulledAt: new Date().toISOString(),
+        };
+        await this.save(record);
+        return this.present(record);
+      });
+      const seconds = (Date.now() - started) / 1000;
+      this.log.info('pulled image', {
+        image: name,
+        id: image.id,
+        layers: manifest.layers.length,
+        layersDownloaded: progress.layersNew,
+        bytes: progress.total,
+        seconds,
+        mbPerSecond: round(progress.total / 1e6 / Math.max(seconds, 0.001)),
+      });
+      return image;
+    } catch (err) {
+      this.log.warn('pull failed', {
+        image: name,
+        error: (err as Error).message,
+        seconds: (Date.now() - started) / 1000,
+      });
+      throw err;
+    } finally {
+      clearInterval(ticker);
+      this.lease(
+        layerRefs.map((l) => l.diffID),
+        -1,
+      );
+      this.lease(leased, -1);
+    }
+  }
+
+  /** Tries endpoints in order; returns the first answer, or throws the registry's own error. */
+  private async firstAnswer<T>(
+    endpoints: Endpoint[],
+    what: string,
+    fn: (ep: Endpoint) => Promise<T>,
+  ): Promise<{ value: T; endpoint: Endpoint }> {
+    let lastError: unknown;
+    for (const endpoint of endpoints) {
+      try {
+        return { value: await fn(endpoint), endpoint };
+      } catch (err) {
+        lastError = err;
+        if (endpoint.mirror) {
+          this.log.warn('mirror failed, trying the next source', {
+            what,
+            mirror: endpoint.host,
+            error: (err as Error).message,
+          });
+        }
+      }
+    }
+    throw lastError;
+  }
+
+  private lease(digests: string[], delta: number): void {
+    for (const d of digests) {
+      const n = (this.leases.get(d) ?? 0) + delta;
+      if (n > 0) this.leases.set(d, n);
+      else this.leases.delete(d);
+    }
+  }
+
+  /** Deletes layers and blobs that no image record and no running pull needs. Under the lock. */
+  private async collectGarbage(): Promise<void> {
+    const keep = new Set(this.leases.keys());
+    for (const r of this.records.values()) {
+      keep.add(r.id);
+      keep.add(r.manifestDigest);
+      for (const d of r.repoDigests) keep.add(d.slice(d.indexOf('@') + 1));
+      for (const l of r.layers) keep.add(l.diffID);
+    }
+    for (const layer of await this.layers.list()) {
+      if (keep.has(layer.diffID) || this.layers.isBusy(layer.diffID)) continue;
+      await this.layers.remove(layer.diffID);
+      this.log.debug('removed unused layer', { diffID: layer.diffID });
+    }
+    for (const digest of await this.blobs.list()) {
+      if (!keep.has(digest)) await this.blobs.delete(digest);
+    }
+  }
+
+  private find(image: string): { record: ImageRecord; tag?: string } | undefined {
+    const full = fullIdRe.exec(image);
+    if (full) {
+      // A full ID names an image or nothing (a bare 64-hex string is never a repository name).
+      const record = this.records.get(`sha256:${full[1]}`);
+      return record ? { record } : undefined;
+    }
+    let ref: ImageReference | undefined;
+    try {
+      ref = parseReference(image);
+    } catch (err) {
+      if (!shortIdRe.test(image)) throw err;
+    }
+    if (ref) {
+      if (ref.digest !== undefined) {
+        const want = `${repositoryName(ref)}@${ref.digest}`;
+        for (const record of this.records.values()) if (record.repoDigests.includes(want)) return { record };
+      } else {
+        const want = `${repositoryName(ref)}:${ref.tag}`;
+        for (const record of this.records.values())
+          if (record.repoTags.includes(want)) return { record, tag: want };
+      }
+    }
+    // A unique prefix of an image ID, as crictl and docker accept.
+    if (shortIdRe.test(image)) {
+      const matches = [...this.records.values()].filter((r) => digestHex(r.id).startsWith(image));
+      if (matches.length === 1) return { record: matches[0] };
+    }
+    return undefined;
+  }
+
+  private require(image: string): ImageRecord {
+    const found = this.find(image);
+    if (!found) throw new NotFoundError(`image ${image} not found`);
+    return found.record;
+  }
+
+  private present(record: ImageRecord): Image {
+    const patterns = this.options.pinnedImages ?? [];
+    const pinned = record.repoTags.some((tag) =>
+      patterns.some((p) => (p.endsWith('*') ? tag.startsWith(p.slice(0, -1)) : tag === p)),
+    );
+    return { ...record, repoTags: [...record.repoTags], repoDigests: [...record.repoDigests], pinned };
+  }
+
+  private recordPath(id: string): string {
+    return path.join(this.recordDir, `${digestHex(id)}.json`);
+  }
+
+  private async save(record: ImageRecord): Promise<void> {
+    if (!isSha256Digest(record.id)) throw new InvalidArgumentError(`bad image id ${record.id}`);
+    await writeJsonAtomic(this.recordPath(record.id), record, 0o600);
+    this.records.set(record.id, record);
+  }
+}
+
+function union(list: string[] | undefined, item: string | undefined): string[] {
+  const out = [...(list ?? [])];
+  if (item !== undefined && !out.includes(item)) out.push(item);
+  return out;
+}
+
+/** CRI Image.uid / username from the config's User (`uid`, `uid:gid`, `name`, `name:group`). */
+export function userOf(config: ImageConfig): { uid?: number; username: string } {
+  const user = (config.config?.User ?? '').split(':')[0];
+  if (user === '') return { username: '' };
+  if (/^\d+$/.test(user)) return { uid: Number(user), username: '' };
+  return { username: user };
+}
+
+function sameRegistry(serverAddress: string | undefined, host: string): boolean {
+  if (!serverAddress) return false;
+  const stripped = serverAddress.replace(/^https?:\/\//, '').replace(/\/.*$/, '');
+  return stripped === host;
+}
+
+function round(n: number): number {
+  return Math.round(n * 10) / 10;
+}
+
+async function mapLimit<T>(
+  items: T[],
+  limit: number,
+  fn: (item: T, index: number) => Promise<void>,
+): Promise<void> {
+  let next = 0;
+  let failed: unknown;
+  const worker = async () => {
+    while (next < items.length && failed === undefined) {
+      const i = next++;
+      try {
+        await fn(items[i], i);
+      } catch (err) {
+        failed ??= err;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  if (failed !== undefined) throw failed;
+}
