@@ -795,11 +795,11 @@ main (int argc, char **argv)
       make_error (&err, errno, "epoll_ctl");
       return fail (&sync_fd, &err);
     }
+  /* The baseline is taken before the report: once the daemon knows, it may start the container,
+   * and an OOM kill right after start must count. */
+  oom_watch_init (&oom, m.container_pid);
   snprintf (sync_line, sizeof (sync_line), "{\"pid\":%d,\"monitor_pid\":%d}\n", (int) m.container_pid, (int) getpid ());
   sync_send (&sync_fd, sync_line);
-  /* After the report, off the daemon's critical path: the created container's init is held
-   * until `start` and cannot leave its cgroup before then. */
-  oom_watch_init (&oom, m.container_pid);
 
   memset (&info, 0, sizeof (info));
   run_loop (&m, &info);
