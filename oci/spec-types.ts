@@ -27,6 +27,8 @@ export interface OciProcess {
   };
   noNewPrivileges?: boolean;
   oomScoreAdj?: number;
+  /** AppArmor profile name (config.md#linux-process); absent: the runtime applies none. */
+  apparmorProfile?: string;
 }
 
 export interface OciMount {
@@ -44,13 +46,61 @@ export interface OciNamespace {
 export interface OciLinux {
   namespaces: OciNamespace[];
   cgroupsPath?: string;
-  resources?: {
-    devices?: Array<{ allow: boolean; type?: string; major?: number; minor?: number; access?: string }>;
-  };
+  resources?: OciLinuxResources;
+  /** Device nodes the runtime creates in the container's /dev (config-linux.md#devices). */
+  devices?: OciLinuxDevice[];
   sysctl?: Record<string, string>;
+  seccomp?: OciSeccomp;
   maskedPaths?: string[];
   readonlyPaths?: string[];
   rootfsPropagation?: string;
+}
+
+/** A device cgroup rule (config-linux.md#allowed-device-list); an absent major/minor is a wildcard. */
+export interface OciDeviceRule {
+  allow: boolean;
+  type?: 'a' | 'c' | 'b';
+  major?: number;
+  minor?: number;
+  access?: string;
+}
+
+export interface OciLinuxDevice {
+  path: string;
+  type: 'c' | 'b' | 'u' | 'p';
+  major: number;
+  minor: number;
+  fileMode?: number;
+  uid?: number;
+  gid?: number;
+}
+
+/** config-linux.md#control-groups: the parts berth sets. */
+export interface OciLinuxResources {
+  devices?: OciDeviceRule[];
+  memory?: { limit?: number; swap?: number };
+  cpu?: { shares?: number; quota?: number; period?: number; cpus?: string; mems?: string };
+  pids?: { limit: number };
+  hugepageLimits?: Array<{ pageSize: string; limit: number }>;
+  unified?: Record<string, string>;
+}
+
+/** config-linux.md#seccomp. */
+export interface OciSeccomp {
+  defaultAction: string;
+  defaultErrnoRet?: number;
+  architectures?: string[];
+  flags?: string[];
+  listenerPath?: string;
+  listenerMetadata?: string;
+  syscalls?: OciSyscallRule[];
+}
+
+export interface OciSyscallRule {
+  names: string[];
+  action: string;
+  errnoRet?: number;
+  args?: Array<{ index: number; value: number; valueTwo?: number; op: string }>;
 }
 
 /** The runtime-spec version berth writes. */
