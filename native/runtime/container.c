@@ -18,23 +18,35 @@
 #include <unistd.h>
 
 #include "cgroup.h"
+#include "hooks.h"
 #include "log.h"
 #include "spec.h"
 #include "state.h"
 #include "terminal.h"
 
-/* Features of config.json this runtime does not implement yet: refused, never ignored. */
+/* runtime-spec config.md "POSIX-platform Hooks": the six kinds; anything else is a typo that
+ * must not pass silently. */
 static int
-refuse_unsupported (json_t *spec, err_t *err)
+check_hooks (json_t *spec, err_t *err)
 {
+  static const char *const kinds[]
+      = { "prestart", "createRuntime", "createContainer", "startContainer", "poststart", "poststop" };
   json_t *hooks = json_object_get (spec, "hooks");
   const char *key;
   json_t *v;
+  size_t i;
 
+  if (hooks != NULL && !json_is_object (hooks))
+    return make_error (err, 0, "hooks must be an object");
   json_object_foreach (hooks, key, v)
   {
-    if (json_array_size (v) > 0)
-      return make_error (err, ENOTSUP, "hooks.%s is not supported yet", key);
+    for (i = 0; i < sizeof (kinds) / sizeof (kinds[0]); i++)
+      if (strcmp (kinds[i], key) == 0)
+        break;
+    if (i == sizeof (kinds) / sizeof (kinds[0]))
+      return make_error (err, 0, "hooks.%s: unknown kind of hook", key);
+    if (!json_is_array (v) && !json_is_null (v))
+      return make_error (err, 0, "hooks.%s must be an array", key);
   }
   return 0;
 }
@@ -63,6 +75,31 @@ write_id_map (pid_t pid, const char *file, json_t *mappings, err_t *err)
     return make_error (err, ENOMEM, "%s", file);
   /* The whole map in one write: the kernel accepts a single write per map file. */
   return write_file (path, text, err);
+}
+
+/* The init's namespaces and mounts exist, pivot_root is yet to come: prestart and
+ * createRuntime run here in the runtime's namespaces, then the init gets the state for its own
+ * hooks (runtime-spec runtime.md "Lifecycle", steps 3 and 4). */
+static int
+run_create_hooks (int fd, json_t *spec, const char *id, pid_t child, const char *bundle, err_t *err)
+{
+  __attribute__ ((cleanup (json_decrefp))) json_t *state
+      = hook_state (id, "creating", child, bundle, json_object_get (spec, "annotations"));
+  cleanup_free char *text = NULL;
+  int msg = SYNC_HOOKS_DONE, len;
+
+  if (state == NULL)
+    return make_error (err, ENOMEM, "hook state");
+  if (hooks_run (spec, "prestart", state, err) < 0 || hooks_run (spec, "createRuntime", state, err) < 0)
+    return -1;
+  text = json_dumps (state, JSON_COMPACT);
+  if (text == NULL)
+    return make_error (err, ENOMEM, "hook state");
+  len = (int) strlen (text);
+  if (write_all_fd (fd, &msg, sizeof (msg)) < 0 || write_all_fd (fd, &len, sizeof (len)) < 0
+      || write_all_fd (fd, text, (size_t) len) < 0)
+    return make_error (err, errno, "write to the sync socket");
+  return 0;
 }
 
 static char *
@@ -124,7 +161,7 @@ container_create (struct global_opts *g, const struct create_opts *o, pid_t *pid
   ret = spec_validate (spec, err);
   if (ret < 0)
     goto out;
-  ret = refuse_unsupported (spec, err);
+  ret = check_hooks (spec, err);
   if (ret < 0)
     goto out;
   ret = ns_plan_build (spec, &plan, err);
@@ -251,10 +288,18 @@ container_create (struct global_opts *g, const struct create_opts *o, pid_t *pid
       ret = make_error (err, errno, "write to the sync socket");
       goto out;
     }
-  if (read_all_fd (sv[0], &msg, sizeof (msg)) < 0)
+  for (;;)
     {
-      ret = make_error (err, 0, "the container init exited before it was ready");
-      goto out;
+      if (read_all_fd (sv[0], &msg, sizeof (msg)) < 0)
+        {
+          ret = make_error (err, 0, "the container init exited before it was ready");
+          goto out;
+        }
+      if (msg != SYNC_HOOKS)
+        break;
+      ret = run_create_hooks (sv[0], spec, o->id, child, bundle, err);
+      if (ret < 0)
+        goto out;
     }
   if (msg == SYNC_ERROR)
     {
@@ -323,6 +368,31 @@ out:
   return ret;
 }
 
+/* The init wrote "E" and why its startContainer hooks failed; it exits after. */
+static int
+read_start_error (int fd, err_t *err)
+{
+  char msg[4096];
+  size_t used = 0;
+
+  while (used < sizeof (msg) - 1)
+    {
+      struct pollfd p = { .fd = fd, .events = POLLIN };
+      ssize_t n;
+
+      if (poll (&p, 1, 1000) <= 0)
+        break;
+      n = read (fd, msg + used, sizeof (msg) - 1 - used);
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n <= 0)
+        break;
+      used += (size_t) n;
+    }
+  msg[used] = '\0';
+  return make_error (err, 0, "start: %s", used ? msg : "a startContainer hook failed");
+}
+
 int
 container_start (struct global_opts *g, const char *id, err_t *err)
 {
@@ -354,6 +424,8 @@ container_start (struct global_opts *g, const char *id, err_t *err)
       if (ret < 0 && errno != EINTR)
         return make_error (err, errno, "poll exec.fifo");
       n = read (fd, &byte, 1);
+      if (n == 1 && byte == 'E')
+        return read_start_error (fd, err);
       if (n == 1)
         break;
       if (n < 0 && errno != EAGAIN && errno != EINTR)
@@ -364,6 +436,12 @@ container_start (struct global_opts *g, const char *id, err_t *err)
   /* The fifo's absence is what makes the status "running". */
   if (unlink (fifo) < 0)
     return make_error (err, errno, "remove `%s`", fifo);
+  {
+    __attribute__ ((cleanup (json_decrefp))) json_t *state
+        = hook_state (c.id, "running", container_pid (&c), json_string_value (json_object_get (c.state, "bundle")),
+                      json_object_get (c.spec, "annotations"));
+    hooks_run_warn (c.spec, "poststart", state);
+  }
   return 0;
 }
 
@@ -430,6 +508,14 @@ container_delete (struct global_opts *g, const char *id, bool force, err_t *err)
         if (ret < 0)
           return ret;
       }
+  }
+  /* runtime-spec runtime.md "Lifecycle" step 13: after the container is deleted, before delete
+   * returns. */
+  {
+    __attribute__ ((cleanup (json_decrefp))) json_t *state
+        = hook_state (c.id, "stopped", 0, json_string_value (json_object_get (c.state, "bundle")),
+                      json_object_get (c.spec, "annotations"));
+    hooks_run_warn (c.spec, "poststop", state);
   }
   return remove_tree (c.dir, err);
 }

@@ -17,6 +17,8 @@ enum sync_msg
   SYNC_GO = 0x42455201,    /* parent -> init: maps written, go on */
   SYNC_READY = 0x42455202, /* init -> parent: set up, about to wait on exec.fifo */
   SYNC_ERROR = 0x42455203, /* init -> parent: followed by an error (err_write_fd) */
+  SYNC_HOOKS = 0x42455205,      /* init -> parent: mounts done, run prestart/createRuntime */
+  SYNC_HOOKS_DONE = 0x42455206, /* parent -> init: followed by int len and the state JSON */
   SYNC_PID = 0x42455204,   /* exec: the joining child -> parent, followed by the process's pid */
 };
 

@@ -32,7 +32,8 @@ cmd_features (struct global_opts *g, int argc, char **argv, err_t *err)
 
   json_object_set_new (out, "ociVersionMin", json_string ("1.0.0"));
   json_object_set_new (out, "ociVersionMax", json_string (OCI_VERSION));
-  json_object_set_new (out, "hooks", json_array ());
+  json_object_set_new (out, "hooks", json_pack ("[s,s,s,s,s,s]", "prestart", "createRuntime", "createContainer",
+                                                "startContainer", "poststart", "poststop"));
   json_object_set_new (out, "mountOptions", mount_opts);
   json_object_set_new (linux_, "namespaces", namespaces);
   json_object_set_new (linux_, "capabilities", caps);

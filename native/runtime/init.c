@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "container.h"
+#include "hooks.h"
 #include "log.h"
 #include "mounts.h"
 #include "process.h"
@@ -26,6 +27,51 @@ sync_recv (int fd, int expected, err_t *err)
   if (msg != expected)
     return make_error (err, 0, "unexpected message %#x on the sync socket", msg);
   return 0;
+}
+
+/* Namespaces and mounts are in place: the parent runs prestart and createRuntime, and answers
+ * with the state the hooks of the init get (the init cannot know its own host pid). */
+static int
+sync_hooks (int fd, json_t **state, err_t *err)
+{
+  cleanup_free char *text = NULL;
+  json_error_t jerr;
+  int msg = SYNC_HOOKS, len;
+
+  if (write_all_fd (fd, &msg, sizeof (msg)) < 0)
+    return make_error (err, errno, "write to the sync socket");
+  if (sync_recv (fd, SYNC_HOOKS_DONE, err) < 0)
+    return -1;
+  if (read_all_fd (fd, &len, sizeof (len)) < 0 || len <= 0 || len > (1 << 20))
+    return make_error (err, 0, "read the state from the sync socket");
+  text = calloc (1, (size_t) len + 1);
+  if (text == NULL)
+    return make_error (err, ENOMEM, "state");
+  if (read_all_fd (fd, text, (size_t) len) < 0)
+    return make_error (err, 0, "read the state from the sync socket");
+  *state = json_loads (text, 0, &jerr);
+  if (*state == NULL)
+    return make_error (err, 0, "parse the state: %s", jerr.text);
+  return 0;
+}
+
+/* Writes the outcome of startContainer to exec.fifo: "0", or "E" and the error for start to
+ * report (runtime-spec: a failing startContainer hook fails start). */
+static int
+report_start (int wfd, int hooks_ret, err_t *err)
+{
+  cleanup_free char *msg = NULL;
+
+  if (hooks_ret >= 0)
+    {
+      if (write (wfd, "0", 1) != 1)
+        return make_error (err, errno, "write exec.fifo");
+      return 0;
+    }
+  msg = err_message (err);
+  if (write (wfd, "E", 1) == 1 && msg)
+    write_all_fd (wfd, msg, strlen (msg));
+  return hooks_ret;
 }
 
 static int
@@ -78,6 +124,8 @@ container_init (struct init_ctx *ctx, err_t *err)
   json_t *process = json_object_get (ctx->spec, "process");
   cleanup_close int fifo = -1;
   cleanup_seccomp scmp_filter_ctx seccomp = NULL;
+  cleanup_free char *rootfs = NULL;
+  __attribute__ ((cleanup (json_decrefp))) json_t *state = NULL;
   cleanup_free char *exe = NULL;
   cleanup_free const char **args = NULL;
   char **env = NULL;
@@ -107,7 +155,16 @@ container_init (struct init_ctx *ctx, err_t *err)
   ret = set_hostname (ctx->spec, ctx->ns->new_uts, err);
   if (ret < 0)
     return ret;
-  ret = setup_rootfs (ctx->spec, ctx->bundle, ctx->ns->new_user, ctx->no_pivot, err);
+  ret = setup_rootfs (ctx->spec, ctx->bundle, ctx->ns->new_user, &rootfs, err);
+  if (ret < 0)
+    return ret;
+  ret = sync_hooks (ctx->sync_fd, &state, err);
+  if (ret < 0)
+    return ret;
+  ret = hooks_run (ctx->spec, "createContainer", state, err);
+  if (ret < 0)
+    return ret;
+  ret = enter_rootfs (rootfs, ctx->no_pivot, err);
   if (ret < 0)
     return ret;
   ret = apply_sysctl (ctx->spec, err);
@@ -166,8 +223,10 @@ container_init (struct init_ctx *ctx, err_t *err)
   wfd = open (fifo_path, O_WRONLY | O_CLOEXEC);
   if (wfd < 0)
     return make_error (err, errno, "open exec.fifo");
-  if (write (wfd, "0", 1) != 1)
-    return make_error (err, errno, "write exec.fifo");
+  json_object_set_new (state, "status", json_string ("created"));
+  ret = report_start (wfd, hooks_run (ctx->spec, "startContainer", state, err), err);
+  if (ret < 0)
+    return ret;
   close (wfd);
 
   ret = process_seccomp_last (process, seccomp, err);

@@ -600,7 +600,7 @@ propagation_flags (const char *name)
 }
 
 int
-setup_rootfs (json_t *spec, const char *bundle, bool new_user, bool no_pivot, err_t *err)
+setup_rootfs (json_t *spec, const char *bundle, bool new_user, char **rootfs_out, err_t *err)
 {
   const char *root_path = spec_string (json_object_get (spec, "root"), "path");
   const char *propagation = spec_string (json_object_get (spec, "linux"), "rootfsPropagation");
@@ -658,6 +658,13 @@ setup_rootfs (json_t *spec, const char *bundle, bool new_user, bool no_pivot, er
   ret = create_dev_links (rootfd, err);
   if (ret < 0)
     return ret;
+  *rootfs_out = steal_pointer (&rootfs);
+  return 0;
+}
+
+int
+enter_rootfs (const char *rootfs, bool no_pivot, err_t *err)
+{
   return no_pivot ? do_chroot (rootfs, err) : do_pivot (rootfs, err);
 }
 

@@ -22,8 +22,12 @@ extern const struct mount_option mount_options[];
 int parse_mount_options (json_t *options, unsigned long *flags, unsigned long *propagation, char **data,
                          bool *recursive_bind, err_t *err);
 
-/* Everything up to and including pivot_root: on return the process's root is the container's. */
-int setup_rootfs (json_t *spec, const char *bundle, bool new_user, bool no_pivot, err_t *err);
+/* Everything up to pivot_root: propagation, the rootfs bind, mounts, devices and /dev links.
+ * *rootfs is the resolved rootfs path, for enter_rootfs. */
+int setup_rootfs (json_t *spec, const char *bundle, bool new_user, char **rootfs, err_t *err);
+/* pivot_root (or, with --no-pivot, MS_MOVE and chroot): on return the root is the container's.
+ * The createContainer hooks run between the two (runtime-spec runtime.md "Lifecycle"). */
+int enter_rootfs (const char *rootfs, bool no_pivot, err_t *err);
 /* After pivot_root: maskedPaths, readonlyPaths, root.readonly, rootfsPropagation. */
 int finish_rootfs (json_t *spec, err_t *err);
 

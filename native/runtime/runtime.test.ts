@@ -777,3 +777,146 @@ describe('berth-runtime seccomp, compared with runc', () => {
     }
   });
 });
+
+describe('berth-runtime hooks, compared with runc', () => {
+  const KINDS = ['prestart', 'createRuntime', 'createContainer', 'startContainer', 'poststart', 'poststop'];
+  const IN_CONTAINER = ['createContainer', 'startContainer'];
+  const NAMESPACES = ['mnt', 'pid', 'net', 'uts', 'ipc'];
+  // $0: a name, $1: the kind, $2: the output directory. Saves the state from stdin, the
+  // namespaces, the environment and the arguments.
+  const SCRIPT =
+    'cat > "$2/$1.json"; for n in ' +
+    NAMESPACES.join(' ') +
+    ' ; do readlink /proc/self/ns/$n; done > "$2/$1.ns"; echo "$HOOK_VAR $0" > "$2/$1.env"';
+
+  function hook(kind: string, out: string, extra?: Spec): Spec {
+    return { path: '/bin/sh', args: ['sh', '-c', SCRIPT, 'named-hook', kind, out], env: [`HOOK_VAR=${kind}`], ...extra };
+  }
+
+  function hookedSpec(out: string, hooks: Spec): Spec {
+    return shSpec('exec sleep 60', (s) => {
+      s.annotations = { 'io.berth.hooks': 'yes' };
+      s.mounts.push({ destination: '/out', type: 'bind', source: out, options: ['rbind', 'rw'] });
+      s.hooks = hooks;
+    });
+  }
+
+  /** create with stdio in a file (the container keeps it open): its content is the stderr. */
+  function createIn(rt: Runtime, spec: Spec): { id: string; bundle: string; r: Result } {
+    const bundle = writeBundle(work, `bundle-${++seq}`, spec);
+    const id = newId(rt);
+    const log = path.join(bundle, 'stdio');
+    const fd = fs.openSync(log, 'w');
+    try {
+      const r = invoke(rt, ['create', '--bundle', bundle, id], fd);
+      return { id, bundle, r: { ...r, stderr: fs.readFileSync(log, 'utf8') } };
+    } finally {
+      fs.closeSync(fd);
+    }
+  }
+
+  afterAll(() => fs.rmSync(path.join(rootfs, 'out'), { recursive: true, force: true }));
+
+  test.each(['berth', 'runc'])('every kind runs at its step, in its namespaces, with the state (%s)', (which) => {
+    const rt = which === 'berth' ? berth : runc;
+    const out = fs.mkdtempSync(path.join(work, 'hooks-'));
+    const hooks: Spec = {};
+    for (const kind of KINDS) hooks[kind] = [hook(kind, kind === 'startContainer' ? '/out' : out)];
+    const { id, bundle, r } = createIn(rt, hookedSpec(out, hooks));
+    expect(r).toMatchObject({ status: 0 });
+    const pid = state(rt, id).pid as number;
+    created[created.length - 1].pid = pid;
+    const ran = (): string[] => KINDS.filter((k) => fs.existsSync(path.join(out, `${k}.json`)));
+    // runtime-spec runs poststart in start, once the process runs; runc 1.1 runs it in create.
+    const early = which === 'runc' ? ['poststart'] : [];
+    expect(ran()).toEqual(['prestart', 'createRuntime', 'createContainer', ...early]);
+    const containerNs = NAMESPACES.map((n) => fs.readlinkSync(`/proc/${pid}/ns/${n}`));
+
+    expect(invoke(rt, ['start', id]).status).toBe(0);
+    expect(ran()).toEqual(['prestart', 'createRuntime', 'createContainer', 'startContainer', 'poststart']);
+    expect(invoke(rt, ['kill', id, 'KILL']).status).toBe(0);
+    expect(invoke(rt, ['delete', '--force', id]).status).toBe(0);
+    expect(ran()).toEqual(KINDS);
+
+    const hostNs = NAMESPACES.map((n) => fs.readlinkSync(`/proc/self/ns/${n}`));
+    const status: Record<string, string> = {
+      prestart: 'creating',
+      createRuntime: 'creating',
+      createContainer: 'creating',
+      startContainer: 'created',
+      poststart: 'running',
+      poststop: 'stopped',
+    };
+    for (const kind of KINDS) {
+      const seen = JSON.parse(fs.readFileSync(path.join(out, `${kind}.json`), 'utf8'));
+      expect({ kind, ...seen }).toEqual({
+        kind,
+        ociVersion: expect.stringMatching(/^1\./),
+        id,
+        status: which === 'runc' && kind === 'poststart' ? 'created' : status[kind],
+        // runc reports the pid as the init sees it (1) to the hooks it runs in the container.
+        ...(kind === 'poststop' ? {} : { pid: which === 'runc' && IN_CONTAINER.includes(kind) ? 1 : pid }),
+        bundle,
+        annotations: { 'io.berth.hooks': 'yes' },
+      });
+      const ns = fs.readFileSync(path.join(out, `${kind}.ns`), 'utf8').trim().split('\n');
+      expect({ kind, ns }).toEqual({ kind, ns: IN_CONTAINER.includes(kind) ? containerNs : hostNs });
+      expect(fs.readFileSync(path.join(out, `${kind}.env`), 'utf8')).toBe(`${kind} named-hook\n`);
+    }
+  });
+
+  test.each(['berth', 'runc'])('a failing createRuntime hook fails create and leaves nothing (%s)', (which) => {
+    const rt = which === 'berth' ? berth : runc;
+    const out = fs.mkdtempSync(path.join(work, 'hooks-'));
+    const cgpath = `${CGROUP_PARENT}/failing-${++seq}`;
+    const spec = hookedSpec(out, {
+      createRuntime: [{ path: '/bin/sh', args: ['sh', '-c', 'echo boom; exit 3'] }],
+      createContainer: [hook('createContainer', out)],
+    });
+    spec.linux.cgroupsPath = cgpath;
+    const { id, r } = createIn(rt, spec);
+    expect(r.status).not.toBe(0);
+    if (which === 'berth') expect(r.stderr).toMatch(/hooks\.createRuntime\[0\] `\/bin\/sh` exited with status 3: boom/);
+    expect(invoke(rt, ['state', id]).status).not.toBe(0);
+    expect(fs.existsSync(path.join(out, 'createContainer.json'))).toBe(false);
+    expect(cgroupDirs(cgpath)).toEqual([]);
+  });
+
+  test('a failing startContainer hook fails start and stops the container; poststart only warns', async () => {
+    const out = fs.mkdtempSync(path.join(work, 'hooks-'));
+    const failing = createIn(
+      berth,
+      hookedSpec(out, { startContainer: [{ path: '/bin/sh', args: ['sh', '-c', 'echo no >&2; exit 1'] }] }),
+    );
+    expect(failing.r.status).toBe(0);
+    created[created.length - 1].pid = state(berth, failing.id).pid as number;
+    const start = invoke(berth, ['start', failing.id]);
+    expect(start.status).toBe(1);
+    expect(start.stderr).toMatch(/hooks\.startContainer\[0\] `\/bin\/sh` exited with status 1: no/);
+    await waitFor('the container to stop', () => state(berth, failing.id).status === 'stopped');
+
+    const warned = createIn(
+      berth,
+      hookedSpec(out, { poststart: [{ path: '/bin/sh', args: ['sh', '-c', 'exit 9'] }, hook('poststart', out)] }),
+    );
+    created[created.length - 1].pid = state(berth, warned.id).pid as number;
+    const ok = invoke(berth, ['start', warned.id]);
+    expect(ok.status).toBe(0);
+    expect(ok.stderr).toMatch(/warning: hooks\.poststart\[0\] `\/bin\/sh` exited with status 9/);
+    // The hooks after the failed one still ran.
+    expect(fs.existsSync(path.join(out, 'poststart.json'))).toBe(true);
+    expect(state(berth, warned.id).status).toBe('running');
+  });
+
+  test('a hook past its timeout is killed and fails the step', () => {
+    const out = fs.mkdtempSync(path.join(work, 'hooks-'));
+    const started = Date.now();
+    const { r } = createIn(
+      berth,
+      hookedSpec(out, { prestart: [{ path: '/bin/sh', args: ['sh', '-c', 'exec sleep 30'], timeout: 1 }] }),
+    );
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/hooks\.prestart\[0\] `\/bin\/sh` timed out after 1s/);
+    expect(Date.now() - started).toBeLessThan(5000);
+  });
+});
