@@ -81,12 +81,15 @@ async function main(): Promise<void> {
   };
   const direct: number[] = [];
   const monitored: number[] = [];
+  const directCreate: number[] = [];
+  const monitoredCreate: number[] = [];
   try {
     for (let i = 0; i < RUNS; i++) {
       const d = `direct-${i}`;
       const dBundle = bundle(d, ['true']);
       let t = process.hrtime.bigint();
       await run(['--root', root, 'create', '--bundle', dBundle, d]);
+      directCreate.push(ms(t));
       await run(['--root', root, 'start', d]);
       direct.push(ms(t));
       await run(['--root', root, 'delete', '--force', d]);
@@ -102,6 +105,7 @@ async function main(): Promise<void> {
         logPath: path.join(work, `${m}.log`),
         exitDir,
       });
+      monitoredCreate.push(ms(t));
       await run(['--root', root, 'start', m]);
       monitored.push(ms(t));
       await waitFor(() => readExitRecord(exitDir, m));
@@ -122,16 +126,20 @@ async function main(): Promise<void> {
     const field = (name: string): string =>
       new RegExp(`^${name}:\\s+(\\d+ kB)$`, 'm').exec(status)?.[1] ?? '?';
 
-    const a = summary(direct);
-    const b = summary(monitored);
     const f = (x: number): string => x.toFixed(1).padStart(7);
-    console.log(`runtime ${RUNTIME}, ${RUNS} runs each, create+start of a container running \`true\` (ms)`);
-    console.log(`                 median     p95     min`);
-    console.log(`direct         ${f(a.median)} ${f(a.p95)} ${f(a.min)}`);
-    console.log(`with monitor   ${f(b.median)} ${f(b.p95)} ${f(b.min)}`);
-    console.log(
-      `ratio (median)  ${(b.median / a.median).toFixed(3)}   overhead ${(b.median - a.median).toFixed(1)} ms`,
-    );
+    const report = (what: string, without: number[], withMonitor: number[]): void => {
+      const a = summary(without);
+      const b = summary(withMonitor);
+      console.log(`${what} (ms)            median     p95     min`);
+      console.log(`  direct                 ${f(a.median)} ${f(a.p95)} ${f(a.min)}`);
+      console.log(`  with monitor           ${f(b.median)} ${f(b.p95)} ${f(b.min)}`);
+      console.log(
+        `  ratio ${(b.median / a.median).toFixed(3)} (median), overhead ${(b.median - a.median).toFixed(1)} ms median, ${(b.min - a.min).toFixed(1)} ms min`,
+      );
+    };
+    console.log(`runtime ${RUNTIME}, ${RUNS} runs each, interleaved; the container runs \`true\``);
+    report('create        ', directCreate, monitoredCreate);
+    report('create + start', direct, monitored);
     console.log(`monitor VmRSS ${field('VmRSS')} (RssAnon ${field('RssAnon')}, RssFile ${field('RssFile')})`);
   } finally {
     for (const id of ids) spawnSync(RUNTIME, ['--root', root, 'delete', '--force', id], { stdio: 'ignore' });

@@ -16,7 +16,7 @@ import type { PodSandboxConfig } from '../api/generated/runtime/v1/PodSandboxCon
 import { packageRoot } from '../common/package-root';
 import type { CriClient } from '../e2e/cri-client';
 import { TestDaemon } from '../e2e/harness';
-import { TestBridgeNetwork } from '../e2e/test-network';
+import { TestBridgeNetwork } from '../network/test-support/test-network';
 import { BenchContainerd } from './lib/containerd';
 import { writePauseImageTar } from './lib/pause-image';
 import { formatMs, summarize, timed } from './lib/stats';
@@ -115,7 +115,8 @@ async function main(): Promise<void> {
   const runs = Number(values.runs);
   const parallel = Number(values.parallel);
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'berth-bench-'));
-  const network = TestBridgeNetwork.create(path.join(work, 'net.d'), path.join(work, 'ipam'));
+  const network = await TestBridgeNetwork.create(path.join(work, 'ipam'));
+  await network.writeConflist(path.join(work, 'net.d'));
   const results: Record<string, Record<string, number>> = {};
   try {
     if (values.only !== 'containerd') {
@@ -165,7 +166,7 @@ async function main(): Promise<void> {
       }
     }
   } finally {
-    network.destroy();
+    await network.destroy();
     for (const hierarchy of fs.readdirSync('/sys/fs/cgroup')) {
       const dir = path.join('/sys/fs/cgroup', hierarchy, CGROUP_PARENT);
       if (fs.existsSync(dir)) fs.rmdirSync(dir);

@@ -6,7 +6,8 @@ import { status as grpcStatus } from '@grpc/grpc-js';
 import type { PodSandboxConfig } from '../api/generated/runtime/v1/PodSandboxConfig';
 import { connectCri } from './cri-client';
 import { spawnDaemon, TestDaemon } from './harness';
-import { TestBridgeNetwork } from './test-network';
+import { fetchTcp, freePort, serveInNetns } from '../network/test-support/tcp';
+import { TestBridgeNetwork } from '../network/test-support/test-network';
 
 const CGROUP_PARENT = `/berth-e2e-${process.pid}`;
 
@@ -51,12 +52,11 @@ function cgroupParentDirs(): string[] {
 describe('pod sandboxes over CRI with a CNI bridge network', () => {
   let daemon: TestDaemon;
   let network: TestBridgeNetwork;
-  let dataDir: string;
 
   beforeAll(async () => {
-    dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'berth-e2e-ipam-'));
+    network = await TestBridgeNetwork.create(fs.mkdtempSync(path.join(os.tmpdir(), 'berth-e2e-ipam-')));
     daemon = await TestDaemon.start({ config: { cni: { bin_dirs: ['/usr/lib/cni'] } } });
-    network = TestBridgeNetwork.create(path.join(daemon.dir, 'cni', 'net.d'), dataDir);
+    await network.writeConflist(path.join(daemon.dir, 'cni', 'net.d'));
   });
 
   afterAll(async () => {
@@ -68,7 +68,7 @@ describe('pod sandboxes over CRI with a CNI bridge network', () => {
       }
       await daemon.stop();
     }
-    network?.destroy();
+    await network?.destroy();
     for (const dir of cgroupParentDirs()) fs.rmdirSync(dir);
   });
 
@@ -98,8 +98,8 @@ describe('pod sandboxes over CRI with a CNI bridge network', () => {
       runtime_handler: '',
     });
     const ip = status!.network!.ip;
-    expect(ip.startsWith(network.subnet.replace(/0\/24$/, ''))).toBe(true);
-    expect(network.leases()).toEqual([ip]);
+    expect(ip.startsWith(network.prefix)).toBe(true);
+    expect(await network.leases()).toEqual([ip]);
 
     const details = JSON.parse(info.info);
     const netns: string = details.netns;
@@ -115,8 +115,8 @@ describe('pod sandboxes over CRI with a CNI bridge network', () => {
     expect(resolv).toBe('search e2e.svc.cluster.local\nnameserver 10.96.0.10\noptions ndots:5\n');
 
     await daemon.client.runtime.StopPodSandbox({ pod_sandbox_id: id });
-    expect(network.leases()).toEqual([]);
-    expect(network.ports()).toEqual([]);
+    expect(await network.leases()).toEqual([]);
+    expect(await network.ports()).toBe('');
     const stopped = await daemon.client.runtime.PodSandboxStatus({ pod_sandbox_id: id });
     expect(stopped.status!.state).toBe('SANDBOX_NOTREADY');
     // Stop is idempotent.
@@ -151,7 +151,24 @@ describe('pod sandboxes over CRI with a CNI bridge network', () => {
       await daemon.client.runtime.RemovePodSandbox({ pod_sandbox_id: a.pod_sandbox_id });
       await daemon.client.runtime.RemovePodSandbox({ pod_sandbox_id: b.pod_sandbox_id });
     }
-    expect(network.leases()).toEqual([]);
+    expect(await network.leases()).toEqual([]);
+  });
+
+  test('a hostPort mapping makes a server in the pod reachable on the host loopback', async () => {
+    const hostPort = await freePort();
+    const config = pod('ported', {
+      port_mappings: [{ protocol: 'TCP', container_port: 8080, host_port: hostPort }],
+    });
+    const { pod_sandbox_id: id } = await daemon.client.runtime.RunPodSandbox({ config });
+    const { info } = await daemon.client.runtime.PodSandboxStatus({ pod_sandbox_id: id, verbose: true });
+    const server = await serveInNetns(JSON.parse(info.info).netns, 8080, 'hello from the pod');
+    try {
+      await expect(fetchTcp('127.0.0.1', hostPort)).resolves.toBe('hello from the pod');
+    } finally {
+      server.kill('SIGKILL');
+      await daemon.client.runtime.RemovePodSandbox({ pod_sandbox_id: id });
+    }
+    await expect(fetchTcp('127.0.0.1', hostPort)).rejects.toThrow();
   });
 
   test('a host-network pod has no pod IP and sees the host interfaces', async () => {
@@ -167,7 +184,7 @@ describe('pod sandboxes over CRI with a CNI bridge network', () => {
       expect(status!.linux!.namespaces!.options!.network).toBe('NODE');
       const pid = JSON.parse(info.info).pid;
       expect(fs.readlinkSync(`/proc/${pid}/ns/net`)).toBe(fs.readlinkSync('/proc/self/ns/net'));
-      expect(network.leases()).toEqual([]);
+      expect(await network.leases()).toEqual([]);
     } finally {
       await daemon.client.runtime.RemovePodSandbox({ pod_sandbox_id: id });
     }
@@ -216,7 +233,7 @@ describe('pod sandboxes over CRI with a CNI bridge network', () => {
       });
       const list = await daemon.client.runtime.ListPodSandbox({});
       expect(list.items.map((i) => i.id)).toEqual([first]);
-      expect(network.leases()).toHaveLength(1);
+      expect(await network.leases()).toHaveLength(1);
     } finally {
       await daemon.client.runtime.RemovePodSandbox({ pod_sandbox_id: first });
     }
@@ -248,7 +265,7 @@ describe('pod sandboxes over CRI with a CNI bridge network', () => {
       const listed = await client.runtime.ListPodSandbox({});
       expect(listed.items.map((i) => [i.id, i.state])).toEqual([[id, 'SANDBOX_READY']]);
       await client.runtime.StopPodSandbox({ pod_sandbox_id: id });
-      expect(network.leases()).toEqual([]);
+      expect(await network.leases()).toEqual([]);
       await client.runtime.RemovePodSandbox({ pod_sandbox_id: id });
     } finally {
       client.close();

@@ -1,14 +1,14 @@
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { randomBytes, randomInt } from 'node:crypto';
 import { promises as fs } from 'node:fs';
-import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { promisify } from 'node:util';
 import { CniResultCache } from './cni-cache';
 import { CniPluginError } from './cni-errors';
 import { CniManager, type PodNetworkRequest } from './cni-manager';
 import { bandwidthFromAnnotations } from './pod-bandwidth';
+import { fetchTcp, serveInNetns } from './test-support/tcp';
+import { chains, sh, TestBridgeNetwork } from './test-support/test-network';
 
 /*
  * Real plugins from /usr/lib/cni on the real kernel. Everything is test-unique (bridge, subnet,
@@ -17,71 +17,16 @@ import { bandwidthFromAnnotations } from './pod-bandwidth';
  * this host, and ipMasq is off.
  */
 
-const execFileAsync = promisify(execFile);
 const PLUGIN_DIR = '/usr/lib/cni';
 
-async function sh(file: string, ...args: string[]): Promise<string> {
-  return (await execFileAsync(file, args)).stdout;
-}
-
 const suffix = randomBytes(3).toString('hex');
-const bridge = `bt${suffix}`;
-const networkName = `berth-test-${suffix}`;
-const comment = `berth-test-${suffix}`;
-let subnet = '';
-let gatewayPrefix = '';
+let testNet: TestBridgeNetwork;
 let root = '';
 let confDir = '';
-let dataDir = '';
 let fakeBinDir = '';
-let ipForwardBefore = '';
-let chainsBefore: Record<string, string[]> = {};
 const netnsNames = new Set<string>();
 const managers: CniManager[] = [];
 const children: ChildProcess[] = [];
-
-function conflist(extra: { plugins?: object[]; name?: string; dataDir?: string } = {}): string {
-  return JSON.stringify({
-    cniVersion: '1.0.0',
-    name: extra.name ?? networkName,
-    plugins: [
-      {
-        type: 'bridge',
-        bridge,
-        isGateway: true,
-        ipMasq: false,
-        ipam: {
-          type: 'host-local',
-          dataDir: extra.dataDir ?? dataDir,
-          ranges: [[{ subnet }]],
-          routes: [{ dst: '0.0.0.0/0' }],
-        },
-      },
-      { type: 'portmap', capabilities: { portMappings: true } },
-      ...(extra.plugins ?? []),
-    ],
-  });
-}
-
-/** A subnet 10.x.y.0/24 that no address or route on this host touches. */
-async function pickSubnet(): Promise<string> {
-  const inUse =
-    (await sh('ip', '-4', '-o', 'addr')) + (await sh('ip', '-4', 'route', 'show', 'table', 'all'));
-  for (;;) {
-    const prefix = `10.${randomInt(100, 250)}.${randomInt(0, 255)}.`;
-    if (!inUse.includes(`10.${prefix.split('.')[1]}.`)) {
-      gatewayPrefix = prefix;
-      return `${prefix}0/24`;
-    }
-  }
-}
-
-async function chains(table: string): Promise<string[]> {
-  return (await sh('iptables', '-w', '-t', table, '-S'))
-    .split('\n')
-    .filter((line) => line.startsWith('-N '))
-    .map((line) => line.slice(3));
-}
 
 const natChains = () => chains('nat');
 
@@ -121,16 +66,6 @@ function podRequest(netns: string, extra: Partial<PodNetworkRequest> = {}): PodN
   };
 }
 
-/** Host-local keeps one file per leased address in <dataDir>/<network>/. */
-async function leases(dir = dataDir, network = networkName): Promise<string[]> {
-  const files = await fs.readdir(path.join(dir, network)).catch(() => [] as string[]);
-  return files.filter((f) => net.isIP(f) !== 0);
-}
-
-async function bridgePorts(): Promise<string> {
-  return (await sh('ip', '-o', 'link', 'show', 'master', bridge).catch(() => '')).trim();
-}
-
 /** Polls `read` until it returns `expected` (or 3 s pass) and returns its last value. */
 async function eventually<T>(read: () => Promise<T>, expected: T): Promise<T> {
   const deadline = Date.now() + 3000;
@@ -155,59 +90,13 @@ async function ping(fromNetns: string, address: string): Promise<void> {
   throw lastError;
 }
 
-/** Starts a TCP server inside a netns that answers "hello from <netns>" and closes. */
-async function serveInNetns(netns: string, port: number): Promise<void> {
-  const program = `require('net').createServer((s) => s.end('hello from ${netns}')).listen(${port}, () => console.log('ready'))`;
-  const child = spawn('ip', ['netns', 'exec', netns, process.execPath, '-e', program], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  children.push(child);
-  await new Promise<void>((resolve, reject) => {
-    child.stdout!.on('data', (chunk: Buffer) => chunk.toString().includes('ready') && resolve());
-    child.on('exit', (code) => reject(new Error(`server in ${netns} exited with ${code}`)));
-  });
-}
-
-function fetchTcp(host: string, port: number): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const socket = net.connect({ host, port, timeout: 3000 });
-    let data = '';
-    socket.on('data', (chunk) => (data += chunk.toString()));
-    socket.on('end', () => resolve(data));
-    socket.on('timeout', () => socket.destroy(new Error(`timed out connecting to ${host}:${port}`)));
-    socket.on('error', reject);
-  });
-}
-
 beforeAll(async () => {
-  subnet = await pickSubnet();
   root = await fs.mkdtemp(path.join(os.tmpdir(), 'berth-cni-manager-'));
   confDir = path.join(root, 'net.d');
-  dataDir = path.join(root, 'ipam');
   fakeBinDir = path.join(root, 'bin');
-  await fs.mkdir(confDir);
   await fs.mkdir(fakeBinDir);
-  await fs.writeFile(path.join(confDir, '10-test.conflist'), conflist());
-  ipForwardBefore = (await fs.readFile('/proc/sys/net/ipv4/ip_forward', 'utf8')).trim();
-  chainsBefore = { nat: await chains('nat'), filter: await chains('filter') };
-  for (const direction of [
-    ['-s', subnet, '!', '-d', subnet],
-    ['-d', subnet, '!', '-s', subnet],
-  ]) {
-    await sh(
-      'iptables',
-      '-w',
-      '-I',
-      'FORWARD',
-      ...direction,
-      '-m',
-      'comment',
-      '--comment',
-      comment,
-      '-j',
-      'DROP',
-    );
-  }
+  testNet = await TestBridgeNetwork.create(path.join(root, 'ipam'));
+  await testNet.writeConflist(confDir);
 });
 
 afterEach(async () => {
@@ -217,69 +106,9 @@ afterEach(async () => {
 });
 
 afterAll(async () => {
-  await sh('ip', 'link', 'del', bridge).catch(() => undefined);
-  for (const direction of [
-    ['-s', subnet, '!', '-d', subnet],
-    ['-d', subnet, '!', '-s', subnet],
-  ]) {
-    await sh(
-      'iptables',
-      '-w',
-      '-D',
-      'FORWARD',
-      ...direction,
-      '-m',
-      'comment',
-      '--comment',
-      comment,
-      '-j',
-      'DROP',
-    ).catch(() => undefined);
-  }
-  await removeSharedChains();
-  if (ipForwardBefore !== '') await fs.writeFile('/proc/sys/net/ipv4/ip_forward', ipForwardBefore);
+  await testNet?.destroy();
   if (root !== '') await fs.rm(root, { recursive: true, force: true });
 });
-
-/**
- * Chains portmap and firewall share between pods and never remove, with the jumps into them and
- * the chain whose rules show that a pod still uses them. Removed if this test made them and no pod
- * is left in them.
- */
-const SHARED_CHAINS = [
-  {
-    table: 'nat',
-    inUse: 'CNI-HOSTPORT-DNAT',
-    chains: ['CNI-HOSTPORT-DNAT', 'CNI-HOSTPORT-SETMARK', 'CNI-HOSTPORT-MASQ'],
-    jumps: ['PREROUTING', 'OUTPUT', 'POSTROUTING'],
-  },
-  { table: 'filter', inUse: 'CNI-FORWARD', chains: ['CNI-FORWARD', 'CNI-ADMIN'], jumps: ['FORWARD'] },
-];
-
-async function removeSharedChains(): Promise<void> {
-  for (const shared of SHARED_CHAINS) {
-    const now = await chains(shared.table);
-    const created = shared.chains.filter((c) => now.includes(c) && !chainsBefore[shared.table].includes(c));
-    if (created.length === 0) continue;
-    const rules = (await sh('iptables', '-w', '-t', shared.table, '-S')).split('\n');
-    const podRules = rules.filter((l) => l.startsWith(`-A ${shared.inUse} `) && !/-j CNI-[A-Z-]+$/.test(l));
-    if (podRules.length > 0) continue;
-    for (const line of rules) {
-      const [, chain] = line.split(' ');
-      if (!line.startsWith('-A ') || !shared.jumps.includes(chain)) continue;
-      if (!created.some((target) => line.endsWith(`-j ${target}`))) continue;
-      const spec = line
-        .slice(3)
-        .match(/(?:[^\s"]+|"[^"]*")+/g)!
-        .map((word) => word.replace(/^"|"$/g, ''));
-      await sh('iptables', '-w', '-t', shared.table, '-D', ...spec).catch(() => undefined);
-    }
-    for (const chain of created)
-      await sh('iptables', '-w', '-t', shared.table, '-F', chain).catch(() => undefined);
-    for (const chain of created)
-      await sh('iptables', '-w', '-t', shared.table, '-X', chain).catch(() => undefined);
-  }
-}
 
 describe('CniManager on the real kernel', () => {
   test('ADD gives each pod eth0 with an address and lo up; pods reach each other; DEL releases it all', async () => {
@@ -290,23 +119,23 @@ describe('CniManager on the real kernel', () => {
     const podA = await manager.setUpPod(a);
     const podB = await manager.setUpPod(b);
 
-    expect(podA.network).toBe(networkName);
+    expect(podA.network).toBe(testNet.name);
     expect(podA.ips).toHaveLength(1);
-    expect(podA.ips[0].startsWith(gatewayPrefix)).toBe(true);
+    expect(podA.ips[0].startsWith(testNet.prefix)).toBe(true);
     expect(podA.interfaces).toEqual(
       expect.arrayContaining([expect.objectContaining({ name: 'eth0', sandbox: a.netnsPath })]),
     );
     expect(await sh('ip', '-n', nsA, '-o', '-4', 'addr', 'show', 'eth0')).toContain(`${podA.ips[0]}/24`);
     expect(await sh('ip', '-n', nsA, 'link', 'show', 'lo')).toMatch(/state UNKNOWN|,UP/);
-    expect((await leases()).sort()).toEqual([podA.ips[0], podB.ips[0]].sort());
+    expect((await testNet.leases()).sort()).toEqual([podA.ips[0], podB.ips[0]].sort());
     expect(await manager.podNetwork(a.podId)).toMatchObject({ ips: podA.ips });
 
     await ping(nsA, podB.ips[0]);
     await ping(nsB, podA.ips[0]);
 
-    const hostVethA = podA.interfaces.find((i) => i.sandbox === undefined && i.name !== bridge)!.name;
+    const hostVethA = podA.interfaces.find((i) => i.sandbox === undefined && i.name !== testNet.bridge)!.name;
     await manager.tearDownPod(a);
-    expect(await leases()).toEqual([podB.ips[0]]);
+    expect(await testNet.leases()).toEqual([podB.ips[0]]);
     await expect(sh('ip', 'link', 'show', hostVethA)).rejects.toThrow();
     expect(await sh('ip', '-n', nsA, '-o', 'link')).not.toContain('eth0');
     expect(await manager.podNetwork(a.podId)).toBeUndefined();
@@ -316,8 +145,8 @@ describe('CniManager on the real kernel', () => {
     await manager.tearDownPod({ podId: 'neverseen', netnsPath: '' });
 
     await manager.tearDownPod(b);
-    expect(await leases()).toEqual([]);
-    expect(await bridgePorts()).toBe('');
+    expect(await testNet.leases()).toEqual([]);
+    expect(await testNet.ports()).toBe('');
   });
 
   test('a portMappings capability makes a server in the pod reachable at 127.0.0.1:hostPort', async () => {
@@ -332,38 +161,38 @@ describe('CniManager on the real kernel', () => {
     expect(chain).toBeDefined();
     expect(await sh('iptables', '-w', '-t', 'nat', '-S', chain!)).toContain(`--dport ${hostPort}`);
 
-    await serveInNetns(ns, 8080);
+    children.push(await serveInNetns(`/run/netns/${ns}`, 8080, `hello from ${ns}`));
     await expect(fetchTcp('127.0.0.1', hostPort)).resolves.toBe(`hello from ${ns}`);
 
     await manager.tearDownPod(request);
     expect(await natChains()).not.toContain(chain);
-    expect(await leases()).toEqual([]);
+    expect(await testNet.leases()).toEqual([]);
   });
 
   test('after a restart, DEL works from the cache alone, with the netns gone and the config changed', async () => {
     const ns = await addNetns();
     const request = podRequest(ns);
     const pod = await newManager().setUpPod(request);
-    expect(await leases()).toEqual(pod.ips);
+    expect(await testNet.leases()).toEqual(pod.ips);
 
     // The daemon restarts, the conf dir now holds another network, and the pod's netns is gone.
     const otherData = path.join(root, 'ipam-other');
     await fs.writeFile(
       path.join(confDir, '10-test.conflist'),
-      conflist({ name: 'other', dataDir: otherData }),
+      testNet.conflist({ name: 'other', dataDir: otherData }),
     );
     await delNetns(ns);
     try {
       const restarted = newManager();
       await restarted.tearDownPod({ podId: request.podId });
-      expect(await leases()).toEqual([]);
-      expect(await leases(otherData, 'other')).toEqual([]);
+      expect(await testNet.leases()).toEqual([]);
+      expect(await testNet.leases(otherData, 'other')).toEqual([]);
       // The kernel destroys a deleted netns, and the veth end in it, asynchronously.
-      expect(await eventually(bridgePorts, '')).toBe('');
+      expect(await eventually(() => testNet.ports(), '')).toBe('');
       expect(await restarted.podNetwork(request.podId)).toBeUndefined();
       await restarted.tearDownPod({ podId: request.podId });
     } finally {
-      await fs.writeFile(path.join(confDir, '10-test.conflist'), conflist());
+      await fs.writeFile(path.join(confDir, '10-test.conflist'), testNet.conflist());
     }
   });
 
@@ -376,8 +205,8 @@ describe('CniManager on the real kernel', () => {
     await fs.writeFile(file, '{"truncated');
 
     await manager.tearDownPod(request);
-    expect(await leases()).toEqual([]);
-    expect(await bridgePorts()).toBe('');
+    expect(await testNet.leases()).toEqual([]);
+    expect(await testNet.ports()).toBe('');
     await expect(fs.access(file)).rejects.toThrow();
   });
 
@@ -393,7 +222,7 @@ describe('CniManager on the real kernel', () => {
       removed: [gone.podId],
       errors: [],
     });
-    expect(await leases()).toEqual(keptPod.ips);
+    expect(await testNet.leases()).toEqual(keptPod.ips);
     expect(await manager.podNetwork(gone.podId)).toBeUndefined();
     expect(await manager.podNetwork(kept.podId)).toBeDefined();
     await manager.tearDownPod(kept);
@@ -409,7 +238,7 @@ describe('CniManager on the real kernel', () => {
     await sh('ip', '-n', ns, 'link', 'del', 'eth0');
     await expect(manager.checkPod(request.podId)).rejects.toThrow(/CNI plugin bridge failed on CHECK/);
     await manager.tearDownPod(request);
-    expect(await leases()).toEqual([]);
+    expect(await testNet.leases()).toEqual([]);
     await expect(manager.checkPod(request.podId)).rejects.toThrow(/is not attached/);
   });
 
@@ -428,7 +257,7 @@ exit 1
     await fs.mkdir(failingConfDir, { recursive: true });
     await fs.writeFile(
       path.join(failingConfDir, '10-test.conflist'),
-      conflist({ plugins: [{ type: 'refuse' }] }),
+      testNet.conflist({ plugins: [{ type: 'refuse' }] }),
     );
     const manager = newManager({ confDir: failingConfDir, binDirs: [fakeBinDir, PLUGIN_DIR] });
     const ns = await addNetns();
@@ -439,8 +268,8 @@ exit 1
     expect((err as Error).message).toBe(
       'CNI plugin refuse failed on ADD (CNI error 101): quota exceeded: pod limit 0',
     );
-    expect(await leases()).toEqual([]);
-    expect(await bridgePorts()).toBe('');
+    expect(await testNet.leases()).toEqual([]);
+    expect(await testNet.ports()).toBe('');
     expect(await sh('ip', '-n', ns, '-o', 'link')).not.toContain('eth0');
     expect(await manager.podNetwork(request.podId)).toBeUndefined();
   });
@@ -458,9 +287,12 @@ describe('the shipped default conflist', () => {
       'bandwidth',
     ]);
     // Made test-unique: this test's bridge, subnet and IPAM dir, and no masquerading.
-    Object.assign(shipped, { name: networkName });
-    Object.assign(shipped.plugins[0], { bridge, ipMasq: false });
-    Object.assign(shipped.plugins[0].ipam, { dataDir, ranges: [[{ subnet }]] });
+    Object.assign(shipped, { name: testNet.name });
+    Object.assign(shipped.plugins[0], { bridge: testNet.bridge, ipMasq: false });
+    Object.assign(shipped.plugins[0].ipam, {
+      dataDir: testNet.dataDir,
+      ranges: [[{ subnet: testNet.subnet }]],
+    });
     const shippedConfDir = path.join(root, 'net.d-shipped');
     await fs.mkdir(shippedConfDir, { recursive: true });
     await fs.writeFile(path.join(shippedConfDir, '10-berth-bridge.conflist'), JSON.stringify(shipped));
@@ -475,14 +307,14 @@ describe('the shipped default conflist', () => {
       }),
     });
     const pod = await manager.setUpPod(request);
-    const hostVeth = pod.interfaces.find((i) => i.sandbox === undefined && i.name !== bridge)!.name;
+    const hostVeth = pod.interfaces.find((i) => i.sandbox === undefined && i.name !== testNet.bridge)!.name;
     expect(await sh('tc', 'qdisc', 'show', 'dev', hostVeth)).toContain('tbf');
     expect(await sh('iptables', '-w', '-S', 'CNI-FORWARD')).toContain(pod.ips[0]);
     expect(await sh('ip', '-o', 'link')).toMatch(/bwp/); // the ifb device shaping the pod's egress
     await manager.checkPod(request.podId);
 
     await manager.tearDownPod(request);
-    expect(await leases()).toEqual([]);
+    expect(await testNet.leases()).toEqual([]);
     expect(await sh('iptables', '-w', '-S', 'CNI-FORWARD')).not.toContain(pod.ips[0]);
     expect(await sh('ip', '-o', 'link')).not.toMatch(/bwp/);
   });

@@ -30,6 +30,11 @@ export async function runDaemon(config: Config): Promise<void> {
   });
   const sandboxes = new SandboxManager(config, logger, network);
   await sandboxes.load();
+  // Attachments cached for pods that no longer exist (a remove cut short by a crash) are released.
+  const gc = await network.garbageCollect(sandboxes.store.all().map((record) => record.id));
+  if (gc.removed.length > 0 || gc.errors.length > 0) {
+    logger.info('CNI garbage collected', { removed: gc.removed, errors: gc.errors.map((e) => e.message) });
+  }
 
   const ctx: DaemonContext = { config, logger, podCidrs, network, sandboxes };
   const server = new CriServer(ctx);
