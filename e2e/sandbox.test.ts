@@ -104,6 +104,7 @@ describe('pod sandboxes over CRI with a CNI bridge network', () => {
     const details = JSON.parse(info.info);
     const netns: string = details.netns;
     expect(details.runtimeHandler).toBe('berth');
+    expect(details.cni).toMatchObject({ network: network.name, ips: [ip] });
     expect(inNetns(netns, 'ip', '-o', '-4', 'addr', 'show', 'eth0')).toContain(`inet ${ip}/24`);
     expect(inNetns(netns, 'ip', '-o', 'link', 'show', 'lo')).toMatch(/state UNKNOWN|LOWER_UP/);
     expect(inNetns(netns, 'cat', '/proc/sys/net/ipv4/ip_unprivileged_port_start').trim()).toBe('80');

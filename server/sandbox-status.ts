@@ -25,7 +25,14 @@ export async function podSandboxStatus(
       annotations: record.config.annotations,
       runtime_handler: record.requestedHandler,
     },
-    info: request.verbose ? { info: JSON.stringify(verboseInfo(record)) } : {},
+    info: request.verbose
+      ? {
+          info: JSON.stringify({
+            ...verboseInfo(record),
+            cni: (await ctx.network.podNetwork(record.id)) ?? null,
+          }),
+        }
+      : {},
     containers_statuses: [],
     timestamp: nowNanos(),
   };
