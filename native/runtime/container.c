@@ -141,6 +141,7 @@ container_create (struct global_opts *g, const struct create_opts *o, pid_t *pid
   const struct cgroup_ops *cg = cgroup_host_ops ();
   bool made_cgroup = false;
   cleanup_close int console = -1;
+  cleanup_close int fifo_fd = -1;
   __attribute__ ((cleanup (cleanup_child))) pid_t child = -1;
   json_t *spec = NULL;
   json_t *state = NULL;
@@ -189,6 +190,12 @@ container_create (struct global_opts *g, const struct create_opts *o, pid_t *pid
       ret = make_error (err, errno, "mkfifo `%s`", fifo);
       goto out;
     }
+  fifo_fd = open (fifo, O_PATH | O_CLOEXEC);
+  if (fifo_fd < 0)
+    {
+      ret = make_error (err, errno, "open `%s`", fifo);
+      goto out;
+    }
   if (json_dump_file (spec, config_path, JSON_COMPACT) < 0)
     {
       ret = make_error (err, errno, "write `%s`", config_path);
@@ -232,7 +239,7 @@ container_create (struct global_opts *g, const struct create_opts *o, pid_t *pid
       cleanup_err err_t cerr = NULL;
       struct init_ctx ctx = { .spec = spec,
                               .bundle = bundle,
-                              .fifo_path = fifo,
+                              .fifo_fd = fifo_fd,
                               .sync_fd = sv[1],
                               .console_fd = console,
                               .no_pivot = o->no_pivot,

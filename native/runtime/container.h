@@ -35,7 +35,8 @@ struct init_ctx
 {
   json_t *spec;
   const char *bundle;
-  const char *fifo_path;
+  int fifo_fd; /* exec.fifo as O_PATH, opened by the parent: in a user namespace the init may
+                * not reach the state directory; reopened for writing through /proc/self/fd */
   int sync_fd;
   int console_fd;
   bool no_pivot;

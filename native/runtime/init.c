@@ -122,7 +122,6 @@ int
 container_init (struct init_ctx *ctx, err_t *err)
 {
   json_t *process = json_object_get (ctx->spec, "process");
-  cleanup_close int fifo = -1;
   cleanup_seccomp scmp_filter_ctx seccomp = NULL;
   cleanup_free char *rootfs = NULL;
   __attribute__ ((cleanup (json_decrefp))) json_t *state = NULL;
@@ -146,11 +145,6 @@ container_init (struct init_ctx *ctx, err_t *err)
     return make_error (err, errno, "unshare the cgroup namespace");
   if (setsid () < 0)
     return make_error (err, errno, "setsid");
-
-  /* Opened now, while the host's path is still reachable; reopened for writing at the end. */
-  fifo = open (ctx->fifo_path, O_PATH | O_CLOEXEC);
-  if (fifo < 0)
-    return make_error (err, errno, "open `%s`", ctx->fifo_path);
 
   ret = set_hostname (ctx->spec, ctx->ns->new_uts, err);
   if (ret < 0)
@@ -219,7 +213,7 @@ container_init (struct init_ctx *ctx, err_t *err)
   }
 
   /* Blocks until start opens the fifo for reading (runc's exec.fifo protocol). */
-  snprintf (fifo_path, sizeof (fifo_path), "/proc/self/fd/%d", fifo);
+  snprintf (fifo_path, sizeof (fifo_path), "/proc/self/fd/%d", ctx->fifo_fd);
   wfd = open (fifo_path, O_WRONLY | O_CLOEXEC);
   if (wfd < 0)
     return make_error (err, errno, "open exec.fifo");
