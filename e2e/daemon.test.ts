@@ -104,9 +104,9 @@ describe('daemon over its socket', () => {
       /runtime\.v1\.RuntimeService\/CheckpointContainer is not implemented/,
     );
     await expectStatus(
-      daemon.client.image.ListImages({}),
+      daemon.client.runtime.ListMetricDescriptors({}),
       grpcStatus.UNIMPLEMENTED,
-      /runtime\.v1\.ImageService\/ListImages is not implemented/,
+      /runtime\.v1\.RuntimeService\/ListMetricDescriptors is not implemented/,
     );
   });
 

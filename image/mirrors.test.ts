@@ -1,4 +1,4 @@
-import { isLoopbackHost, MirrorResolver } from './mirrors';
+import { isLoopbackHost, MirrorResolver, registriesFromConfig } from './mirrors';
 import { parseReference } from './reference';
 
 describe('MirrorResolver', () => {
@@ -53,5 +53,33 @@ describe('isLoopbackHost', () => {
     ['example.com', false],
   ])('%s -> %s', (host, expected) => {
     expect(isLoopbackHost(host)).toBe(expected);
+  });
+});
+
+describe('registriesFromConfig', () => {
+  it('maps the daemon config to registry entries', () => {
+    const registries = registriesFromConfig({
+      insecure: ['plain.example:5000', 'mirror.example'],
+      mirrors: { 'docker.io': ['http://127.0.0.1:5000/', 'https://secure.example/hub', 'mirror.example'] },
+    });
+    expect(registries).toEqual([
+      { prefix: 'plain.example:5000', insecure: true },
+      { prefix: 'mirror.example', insecure: true },
+      {
+        prefix: 'docker.io',
+        insecure: false,
+        mirrors: [
+          { location: '127.0.0.1:5000', insecure: true },
+          { location: 'secure.example/hub', insecure: false },
+          { location: 'mirror.example', insecure: true },
+        ],
+      },
+    ]);
+    expect(new MirrorResolver(registries).endpoints(parseReference('busybox'))[1]).toEqual({
+      host: 'secure.example',
+      repository: 'hub/library/busybox',
+      insecure: false,
+      mirror: true,
+    });
   });
 });

@@ -88,3 +88,27 @@ export class MirrorResolver {
     return result;
   }
 }
+
+/**
+ * Registry settings from the daemon's `[registries]` table: `insecure` hosts speak plain http;
+ * `mirrors` maps a registry host to mirror locations, each `host[:port][/namespace]` or an
+ * http(s) URL (an `http://` URL marks that mirror insecure).
+ */
+export function registriesFromConfig(config: {
+  insecure: string[];
+  mirrors: Record<string, string[]>;
+}): RegistryConfig[] {
+  const hostOf = (location: string) => location.split('/')[0];
+  const byPrefix = new Map<string, RegistryConfig>();
+  for (const host of config.insecure) byPrefix.set(host, { prefix: host, insecure: true });
+  for (const [prefix, locations] of Object.entries(config.mirrors)) {
+    const mirrors = locations.map((raw): MirrorConfig => {
+      const scheme = /^(https?):\/\//.exec(raw);
+      const location = (scheme ? raw.slice(scheme[0].length) : raw).replace(/\/+$/, '');
+      const insecure = scheme ? scheme[1] === 'http' : config.insecure.includes(hostOf(location));
+      return { location, insecure };
+    });
+    byPrefix.set(prefix, { prefix, insecure: config.insecure.includes(prefix), mirrors });
+  }
+  return [...byPrefix.values()];
+}

@@ -1,3 +1,4 @@
+import type { ImageStore } from '../image/image-store';
 import type { CniManager } from '../network/cni-manager';
 import type { PodCidrStore } from '../network/pod-cidr';
 import type { SandboxManager } from '../sandbox/sandbox-manager';
@@ -11,4 +12,5 @@ export interface DaemonContext {
   podCidrs: PodCidrStore;
   network: CniManager;
   sandboxes: SandboxManager;
+  images: ImageStore;
 }

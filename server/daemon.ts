@@ -1,4 +1,7 @@
 import { promises as fs } from 'node:fs';
+import * as path from 'node:path';
+import { ImageStore } from '../image/image-store';
+import { registriesFromConfig } from '../image/mirrors';
 import { CniResultCache } from '../network/cni-cache';
 import { CniManager } from '../network/cni-manager';
 import { PodCidrStore } from '../network/pod-cidr';
@@ -36,7 +39,14 @@ export async function runDaemon(config: Config): Promise<void> {
     logger.info('CNI garbage collected', { removed: gc.removed, errors: gc.errors.map((e) => e.message) });
   }
 
-  const ctx: DaemonContext = { config, logger, podCidrs, network, sandboxes };
+  const images = new ImageStore({
+    root: path.join(config.root, 'images'),
+    logger,
+    registries: registriesFromConfig(config.registries),
+  });
+  await images.init();
+
+  const ctx: DaemonContext = { config, logger, podCidrs, network, sandboxes, images };
   const server = new CriServer(ctx);
   await server.start();
   logger.info('berth started', { version: version().runtime_version, pid: process.pid, root: config.root });
@@ -49,6 +59,7 @@ export async function runDaemon(config: Config): Promise<void> {
       server
         .stop()
         .then(() => network.close())
+        .then(() => images.close())
         .then(resolve, (err) => {
           logger.error('shutdown failed', { error: String(err) });
           resolve();

@@ -1,6 +1,11 @@
 import type { ImageServiceHandlers } from '../api/generated/runtime/v1/ImageService';
 import type { RuntimeServiceHandlers } from '../api/generated/runtime/v1/RuntimeService';
 import type { DaemonContext } from './context';
+import { imageFsInfo } from './image-fs-info';
+import { listImages } from './image-list';
+import { pullImage } from './image-pull';
+import { removeImage } from './image-remove';
+import { imageStatus } from './image-status';
 import type { ServiceImpl } from './rpc';
 import { runtimeConfig } from './runtime-config';
 import { updateRuntimeConfig } from './runtime-config-update';
@@ -31,6 +36,12 @@ export function runtimeService(ctx: DaemonContext, apiVersion: string): ServiceI
 }
 
 /** The ImageService methods berth implements; the rest answer UNIMPLEMENTED. */
-export function imageService(_ctx: DaemonContext): ServiceImpl<ImageServiceHandlers> {
-  return {};
+export function imageService(ctx: DaemonContext): ServiceImpl<ImageServiceHandlers> {
+  return {
+    PullImage: (request) => pullImage(ctx, request),
+    ImageStatus: (request) => imageStatus(ctx, request),
+    ListImages: (request) => listImages(ctx, request),
+    RemoveImage: (request) => removeImage(ctx, request),
+    ImageFsInfo: () => imageFsInfo(ctx),
+  };
 }
