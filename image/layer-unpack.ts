@@ -43,6 +43,8 @@ const WHITEOUT_PREFIX = '.wh.';
 const OPAQUE_WHITEOUT = '.wh..wh..opq';
 const OVERLAY_OPAQUE_XATTR = 'trusted.overlay.opaque';
 const PAX_XATTR_PREFIX = 'SCHILY.xattr.';
+/** Files whose metadata calls may still be running while later entries are unpacked. */
+const MAX_PENDING_FILES = 64;
 
 export interface UnpackOptions {
   compression: Compression;
@@ -88,7 +90,13 @@ export async function unpackLayer(
   stages.push(new DigestVerifier(options.diffID, undefined, `layer ${options.diffID} (uncompressed)`));
   // tar-stream's extractor is a streamx Writable, which pipeline drives like a Node one.
   stages.push(extract as unknown as NodeJS.WritableStream);
-  await pipeline(stages);
+  try {
+    await pipeline(stages);
+  } catch (err) {
+    // Deferred work holds descriptors: let it end before the caller removes the directory.
+    await writer.settle().catch(() => undefined);
+    throw err;
+  }
   await writer.finish();
   return { entries: writer.entries };
 }
@@ -130,6 +138,8 @@ class LayerWriter {
   private readonly dirTimes: Array<{ path: string; atime: number; mtime: number }> = [];
   /** Resolved real paths of parent directories, by component path; cleared on any removal. */
   private readonly resolved = new Map<string, string>();
+  private readonly pending = new Set<Promise<void>>();
+  private deferredError: unknown;
 
   constructor(
     private readonly root: string,
@@ -196,6 +206,7 @@ class LayerWriter {
 
   /** Applies directory times, deepest first, once every entry is in place. */
   async finish(): Promise<void> {
+    await this.settle();
     for (const d of this.dirTimes.reverse()) await fs.utimes(d.path, d.atime, d.mtime);
   }
 
@@ -277,17 +288,54 @@ class LayerWriter {
       constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW,
       0o600,
     );
+    const finalize = async () => {
+      try {
+        // Owner before mode: chown clears setuid/setgid bits. All through the descriptor, so a
+        // later entry that replaces this path cannot redirect them.
+        await handle.chown(paxInt(header, 'uid') ?? header.uid, paxInt(header, 'gid') ?? header.gid);
+        await handle.chmod(header.mode & 0o7777);
+        const { atime, mtime } = times(header);
+        await handle.utimes(atime, mtime);
+      } finally {
+        await handle.close();
+      }
+    };
     try {
       for await (const chunk of stream) await handle.write(chunk as Buffer);
-      // Owner before mode: chown clears setuid/setgid bits.
-      await handle.chown(paxInt(header, 'uid') ?? header.uid, paxInt(header, 'gid') ?? header.gid);
-      await handle.chmod(header.mode & 0o7777);
-    } finally {
+    } catch (err) {
       await handle.close();
+      throw err;
     }
-    await this.applyXattrs(target, header);
-    const { atime, mtime } = times(header);
-    await fs.lutimes(target, atime, mtime);
+    if (hasXattrs(header)) {
+      // xattrs go on after chown (which drops security.capability); setxattr leaves mtime alone.
+      await finalize();
+      await this.applyXattrs(target, header);
+      return;
+    }
+    // The metadata calls of small files dominate unpack time; let them run while the next
+    // entries are read, a bounded number at a time. finish() waits for all of them.
+    await this.defer(finalize());
+  }
+
+  private async defer(work: Promise<void>): Promise<void> {
+    const tracked: Promise<void> = work.then(
+      () => {
+        this.pending.delete(tracked);
+      },
+      (err: unknown) => {
+        this.pending.delete(tracked);
+        this.deferredError ??= err;
+      },
+    );
+    this.pending.add(tracked);
+    if (this.pending.size >= MAX_PENDING_FILES) await Promise.race(this.pending);
+    if (this.deferredError !== undefined) throw this.deferredError;
+  }
+
+  /** Waits for deferred file metadata work; throws its first error. Safe to call on failure. */
+  async settle(): Promise<void> {
+    await Promise.all(this.pending);
+    if (this.deferredError !== undefined) throw this.deferredError;
   }
 
   private async hardlink(
@@ -360,6 +408,10 @@ class LayerWriter {
       await setXattr(target, name, Buffer.from(value, 'utf8'));
     }
   }
+}
+
+function hasXattrs(header: Header): boolean {
+  return Object.keys(header.pax ?? {}).some((k) => k.startsWith(PAX_XATTR_PREFIX));
 }
 
 function paxInt(header: Header, key: string): number | undefined {
