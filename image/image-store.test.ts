@@ -1,6 +1,9 @@
 import { promises as fs } from 'node:fs';
+import * as http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { request } from 'undici';
 import { FailedPreconditionError, NotFoundError } from '../common/errors';
 import { sha256Digest } from './digest';
 import { DigestMismatchError, UnsafeLayerError } from './errors';
@@ -217,6 +220,36 @@ describe('ImageStore', () => {
     expect(image.repoTags).toEqual(['docker.io/library/busybox:latest']);
     expect(store.status('busybox')?.id).toBe(app.config.digest);
     expect(logs).toContain('warn mirror failed, trying the next source');
+  });
+
+  it('aborts a running pull on close and leaves nothing behind', async () => {
+    // A proxy that sends half of every blob and then stalls.
+    const layer = await buildLayer([{ name: 'big', content: Buffer.alloc(4 << 20, 7) }], 'none');
+    await pushImage(registry.url, 'slow/app', 'latest', buildImage([layer]));
+    const stall = http.createServer((req, res) => {
+      const url = `${registry.url}${req.url}`;
+      void request(url, { headers: { accept: req.headers.accept ?? '*/*' } }).then(async (up) => {
+        res.writeHead(up.statusCode, up.headers as http.OutgoingHttpHeaders);
+        if (!req.url?.includes(layer.digest)) return void up.body.pipe(res);
+        const body = Buffer.from(await up.body.arrayBuffer());
+        res.write(body.subarray(0, body.length / 2));
+      });
+    });
+    await new Promise<void>((resolve) => stall.listen(0, '127.0.0.1', resolve));
+    try {
+      const pull = store.pull(`127.0.0.1:${(stall.address() as AddressInfo).port}/slow/app`);
+      const failed = pull.catch((e: unknown) => e);
+      while (!(await fs.readdir(path.join(root, 'layers'))).some((n) => n.startsWith('.tmp-'))) {
+        await new Promise((r) => setTimeout(r, 10));
+      }
+      await store.close();
+      expect(await failed).toBeInstanceOf(Error);
+      expect(await tree(path.join(root, 'layers'))).toEqual([]);
+      expect(store.list()).toEqual([]);
+    } finally {
+      stall.closeAllConnections();
+      await new Promise((resolve) => stall.close(resolve));
+    }
   });
 
   it('reports a missing image as not found', async () => {

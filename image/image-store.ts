@@ -164,9 +164,13 @@ export class ImageStore {
     }
   }
 
+  /**
+   * Stops: downloads in flight are aborted (their pulls fail and clean up after themselves, the
+   * kubelet pulls again after a restart), then waits for those pulls to end. Safe to call twice.
+   */
   async close(): Promise<void> {
+    await this.client.destroy();
     await Promise.allSettled([...this.pulls.values()]);
-    await this.client.close();
   }
 
   /**

@@ -39,6 +39,7 @@ export class RegistryClient {
   private readonly dispatcher: Dispatcher;
   private readonly authenticator: Authenticator;
   private readonly userAgent: string;
+  private closed?: Promise<void>;
 
   constructor(options: RegistryClientOptions = {}) {
     const agent = new Agent({
@@ -53,8 +54,16 @@ export class RegistryClient {
     this.userAgent = options.userAgent ?? 'berth';
   }
 
-  async close(): Promise<void> {
-    await this.dispatcher.close();
+  /** Waits for requests in flight, then closes connections. Safe to call twice. */
+  close(): Promise<void> {
+    this.closed ??= this.dispatcher.close();
+    return this.closed;
+  }
+
+  /** Aborts requests in flight (their streams fail) and closes connections. Safe to call twice. */
+  destroy(): Promise<void> {
+    this.closed ??= this.dispatcher.destroy();
+    return this.closed;
   }
 
   /** Fetches a manifest or index by tag or digest, verifying it against the digest it claims. */
