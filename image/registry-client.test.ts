@@ -1,5 +1,6 @@
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { request } from 'undici';
 import { NotFoundError } from '../common/errors';
 import { sha256Digest } from './digest';
 import { DigestMismatchError, UnauthenticatedError } from './errors';
@@ -122,6 +123,26 @@ describe('RegistryClient against docker-registry', () => {
       ).rejects.toThrow(UnauthenticatedError);
     } finally {
       await other.close();
+    }
+  });
+
+  it('sends a registry_token as is and trades an identity_token for a bearer token', async () => {
+    proxy = await startAuthProxy({ upstream: registry, mode: 'bearer', refreshToken: 'refresh-me' });
+    const issued = await request(`${proxy.url}/token?scope=x`);
+    const { token } = (await issued.body.json()) as { token: string };
+    await client.getManifest(endpoint(proxy.host), 'v1', { registry_token: token });
+    expect(proxy.apiRequests.map((r) => r.auth)).toEqual(['Bearer']);
+    const other = new RegistryClient();
+    const third = new RegistryClient();
+    try {
+      await other.getManifest(endpoint(proxy.host), 'v1', { identity_token: 'refresh-me' });
+      expect(proxy.tokenRequests).toEqual(['', 'refresh-token']);
+      await expect(
+        third.getManifest(endpoint(proxy.host), 'v1', { identity_token: 'wrong' }),
+      ).rejects.toThrow(UnauthenticatedError);
+    } finally {
+      await other.close();
+      await third.close();
     }
   });
 

@@ -325,6 +325,8 @@ export interface AuthProxyOptions {
   /** Answer blob GETs with a redirect to another origin (the proxy under `localhost`). */
   redirectBlobs?: boolean;
   tokenLifetimeS?: number;
+  /** A refresh token the token endpoint accepts in the OAuth2 POST form (identity_token). */
+  refreshToken?: string;
 }
 
 export interface AuthProxy {
@@ -371,6 +373,27 @@ export async function startAuthProxy(options: AuthProxyOptions): Promise<AuthPro
   };
   const server = http.createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://x');
+    if (url.pathname === '/token' && req.method === 'POST') {
+      let form = '';
+      req.on('data', (c: Buffer) => (form += c.toString()));
+      req.on('end', () => {
+        const params = new URLSearchParams(form);
+        const valid =
+          params.get('grant_type') === 'refresh_token' &&
+          options.refreshToken !== undefined &&
+          params.get('refresh_token') === options.refreshToken;
+        if (!valid) {
+          res.writeHead(401).end();
+          return;
+        }
+        proxy.tokenRequests.push('refresh-token');
+        const token = randomBytes(16).toString('hex');
+        tokens.add(token);
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ access_token: token, expires_in: options.tokenLifetimeS ?? 300 }));
+      });
+      return;
+    }
     if (url.pathname === '/token') {
       const auth = req.headers.authorization;
       if (auth !== undefined && users && !basicUser(auth)) {
