@@ -11,8 +11,10 @@ import { ImageStore, type ImageLogger, type ImageStoreOptions } from './image-st
 import {
   buildImage,
   buildLayer,
+  pushBlob,
   pushImage,
   pushIndex,
+  pushManifest,
   startAuthProxy,
   startRegistry,
   type AuthProxy,
@@ -250,6 +252,16 @@ describe('ImageStore', () => {
       stall.closeAllConnections();
       await new Promise((resolve) => stall.close(resolve));
     }
+  });
+
+  it('refuses an image config too large to parse', async () => {
+    const image = buildImage([]);
+    const manifest = JSON.parse(image.manifest.data.toString());
+    manifest.config.size = 64 << 20;
+    const data = Buffer.from(JSON.stringify(manifest));
+    await pushBlob(registry.url, 'team/app', image.config);
+    await pushManifest(registry.url, 'team/app', 'huge', { ...image.manifest, data });
+    await expect(store.pull(`${registry.host}/team/app:huge`)).rejects.toThrow('larger than 16777216');
   });
 
   it('reports a missing image as not found', async () => {

@@ -105,6 +105,9 @@ export interface ImageFsUsage {
   inodesUsed: number;
 }
 
+// Configs are parsed in memory; real ones are kilobytes. Refuse what would only exhaust memory.
+const MAX_CONFIG_BYTES = 16 * 1024 * 1024;
+
 const fullIdRe = /^(?:sha256:)?([0-9a-f]{64})$/;
 const shortIdRe = /^[0-9a-f]{4,63}$/;
 
@@ -318,6 +321,11 @@ export class ImageStore {
       manifestBody = fetched.body;
     }
     const manifest: ImageManifest = manifestDoc;
+    if (manifest.config.size > MAX_CONFIG_BYTES) {
+      throw new InvalidArgumentError(
+        `${name}: image config of ${manifest.config.size} bytes is larger than ${MAX_CONFIG_BYTES}`,
+      );
+    }
     const leased = [top.digest, manifestDigest, manifest.config.digest];
     this.lease(leased, +1);
     let layerRefs: LayerRef[] = [];
