@@ -254,6 +254,24 @@ describe('ImageStore', () => {
     }
   });
 
+  it('pulls with credentials through a bearer-token registry that redirects blobs', async () => {
+    proxy = await startAuthProxy({
+      upstream: registry,
+      mode: 'bearer',
+      username: 'kube',
+      password: 'let-me-in',
+      redirectBlobs: true,
+      privateRepos: true,
+    });
+    const ref = `${proxy.host}/team/app:v1`;
+    await expect(store.pull(ref)).rejects.toMatchObject({ code: 'UNAUTHENTICATED' });
+    const image = await store.pull(ref, { username: 'kube', password: 'let-me-in' });
+    expect(image.id).toBe(app.config.digest);
+    // One token for the whole pull, and no credentials sent along a redirect.
+    expect(proxy.tokenRequests.filter((u) => u === 'kube')).toHaveLength(1);
+    expect(proxy.redirectedAuthHeaders).toEqual([]);
+  });
+
   it('refuses an image config too large to parse', async () => {
     const image = buildImage([]);
     const manifest = JSON.parse(image.manifest.data.toString());

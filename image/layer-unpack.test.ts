@@ -256,6 +256,29 @@ describe('unpackLayer', () => {
     });
   });
 
+  it('fails cleanly when the download breaks off in the middle of a file', async () => {
+    const layer = await buildLayer([{ name: 'big', content: Buffer.alloc(4 << 20, 1) }], 'none');
+    // Break off at different moments: while the file is read, written, or waiting for data.
+    for (let attempt = 0; attempt < 20; attempt++) {
+      const dir = path.join(sandbox, `attempt-${attempt}`);
+      await fs.mkdir(dir);
+      let offset = 0;
+      const source = new Readable({
+        read() {
+          if (offset >= 2 << 20) return;
+          this.push(layer.data.subarray(offset, offset + 8192));
+          offset += 8192;
+        },
+      });
+      setTimeout(() => source.destroy(new Error('connection reset')), attempt);
+      await expect(unpackLayer(source, dir, { compression: 'none', diffID: layer.diffID })).rejects.toThrow(
+        'connection reset',
+      );
+    }
+    // Give a stray 'error' event the chance to surface as an uncaught exception (fails the run).
+    await new Promise((r) => setTimeout(r, 20));
+  });
+
   it('fails when the content does not match the diff ID', async () => {
     const layer = await buildLayer([{ name: 'f', content: 'x' }], 'gzip');
     await expect(

@@ -71,6 +71,9 @@ export async function unpackLayer(
   const writer = new LayerWriter(dir, options.warn ?? (() => undefined));
   const extract = tar.extract();
   extract.on('entry', (header, stream, next) => {
+    // When the pipeline fails, tar-stream destroys the entry stream with the error; the pipeline
+    // reports it, so it must not also surface as an unhandled 'error' event.
+    stream.on('error', () => undefined);
     writer.write(header as Header, stream as unknown as Readable).then(
       () => next(),
       (err: unknown) => {

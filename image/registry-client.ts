@@ -102,6 +102,9 @@ export class RegistryClient {
   /** Opens a blob for download; the caller verifies digest and size while reading. */
   async openBlob(ep: Endpoint, digest: string, auth?: AuthConfig): Promise<Readable> {
     const res = await this.get(ep, `blobs/${digest}`, {}, auth);
+    // The caller pipes the body a few ticks later; an abort (destroy) in between must not turn
+    // into an unhandled 'error' event. pipeline still sees the error: the stream is `errored`.
+    res.body.on('error', () => undefined);
     return res.body;
   }
 

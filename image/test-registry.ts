@@ -325,6 +325,8 @@ export interface AuthProxyOptions {
   /** Answer blob GETs with a redirect to another origin (the proxy under `localhost`). */
   redirectBlobs?: boolean;
   tokenLifetimeS?: number;
+  /** The token endpoint gives anonymous callers nothing (private repositories). */
+  privateRepos?: boolean;
   /** A refresh token the token endpoint accepts in the OAuth2 POST form (identity_token). */
   refreshToken?: string;
 }
@@ -396,7 +398,8 @@ export async function startAuthProxy(options: AuthProxyOptions): Promise<AuthPro
     }
     if (url.pathname === '/token') {
       const auth = req.headers.authorization;
-      if (auth !== undefined && users && !basicUser(auth)) {
+      const refused = auth === undefined ? !!options.privateRepos : !!users && !basicUser(auth);
+      if (refused) {
         res.writeHead(401).end();
         return;
       }
