@@ -224,6 +224,36 @@ describe('ImageStore', () => {
     expect(logs).toContain('warn mirror failed, trying the next source');
   });
 
+  it('downloads a layer again when the connection breaks off halfway', async () => {
+    const layer = await buildLayer([{ name: 'data', content: Buffer.alloc(1 << 20, 3) }], 'none');
+    const image = buildImage([layer]);
+    await pushImage(registry.url, 'flaky/app', 'latest', image);
+    let layerGets = 0;
+    // Cuts the connection after half of the first layer download; serves the second one whole.
+    const flaky = http.createServer((req, res) => {
+      void request(`${registry.url}${req.url}`, { headers: { accept: req.headers.accept ?? '*/*' } }).then(
+        async (up) => {
+          res.writeHead(up.statusCode, up.headers as http.OutgoingHttpHeaders);
+          if (!req.url?.includes(layer.digest)) return void up.body.pipe(res);
+          const body = Buffer.from(await up.body.arrayBuffer());
+          if (++layerGets > 1) return void res.end(body);
+          res.write(body.subarray(0, body.length / 2), () => res.socket?.destroy());
+        },
+      );
+    });
+    await new Promise<void>((resolve) => flaky.listen(0, '127.0.0.1', resolve));
+    try {
+      const pulled = await store.pull(`127.0.0.1:${(flaky.address() as AddressInfo).port}/flaky/app`);
+      expect(pulled.id).toBe(image.config.digest);
+      expect(layerGets).toBe(2);
+      expect(logs).toContain('warn layer download failed, trying again');
+      expect(await fs.readFile(path.join(store.layerDirs(pulled.id)[0], 'data'))).toHaveLength(1 << 20);
+    } finally {
+      flaky.closeAllConnections();
+      await new Promise((resolve) => flaky.close(resolve));
+    }
+  });
+
   it('aborts a running pull on close and leaves nothing behind', async () => {
     // A proxy that sends half of every blob and then stalls.
     const layer = await buildLayer([{ name: 'big', content: Buffer.alloc(4 << 20, 7) }], 'none');

@@ -1,7 +1,14 @@
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { readJsonIfExists, writeJsonAtomic } from '../common/atomic-file';
-import { FailedPreconditionError, InvalidArgumentError, NotFoundError } from '../common/errors';
+import type { Readable } from 'node:stream';
+import {
+  BerthError,
+  FailedPreconditionError,
+  InvalidArgumentError,
+  NotFoundError,
+  UnavailableError,
+} from '../common/errors';
 import type { AuthConfig } from './auth';
 import { BlobStore } from './blob-store';
 import { digestHex } from './digest';
@@ -108,6 +115,26 @@ export interface ImageFsUsage {
 // Configs are parsed in memory; real ones are kilobytes. Refuse what would only exhaust memory.
 const MAX_CONFIG_BYTES = 16 * 1024 * 1024;
 
+const LAYER_ATTEMPTS = 3;
+const LAYER_RETRY_DELAY_MS = 500;
+// Errors of a connection, not of content: worth another try.
+const TRANSIENT_CODES = new Set([
+  'UND_ERR_SOCKET',
+  'UND_ERR_BODY_TIMEOUT',
+  'UND_ERR_HEADERS_TIMEOUT',
+  'UND_ERR_CONNECT_TIMEOUT',
+  'ECONNRESET',
+  'ECONNREFUSED',
+  'EPIPE',
+  'ETIMEDOUT',
+]);
+
+function isTransientNetworkError(err: unknown): boolean {
+  if (err instanceof UnavailableError) return true;
+  const code = (err as { code?: unknown } | undefined)?.code;
+  return typeof code === 'string' && TRANSIENT_CODES.has(code);
+}
+
 const fullIdRe = /^(?:sha256:)?([0-9a-f]{64})$/;
 const shortIdRe = /^[0-9a-f]{4,63}$/;
 
@@ -136,6 +163,7 @@ export class ImageStore {
   /** Digests (layers, blobs) an unfinished pull relies on; garbage collection skips them. */
   private readonly leases = new Map<string, number>();
   private readonly lock = new Mutex();
+  private closing = false;
 
   constructor(private readonly options: ImageStoreOptions) {
     this.blobs = new BlobStore(options.root);
@@ -172,6 +200,7 @@ export class ImageStore {
    * kubelet pulls again after a restart), then waits for those pulls to end. Safe to call twice.
    */
   async close(): Promise<void> {
+    this.closing = true;
     await this.client.destroy();
     await Promise.allSettled([...this.pulls.values()]);
   }
@@ -355,33 +384,9 @@ export class ImageStore {
       );
       await mapLimit(manifest.layers, this.options.maxConcurrentDownloads ?? 3, async (layer, i) => {
         const diffID = layerRefs[i].diffID;
-        const { created } = await this.layers.ensure(diffID, async (dir) => {
-          const t0 = Date.now();
-          const body = await fromAny(`layer ${layer.digest}`, (ep) =>
-            this.client.openBlob(ep, layer.digest, authFor(ep)),
-          );
-          const { entries } = await unpackLayer(body, dir, {
-            compression: layer.compression,
-            diffID,
-            blob: { digest: layer.digest, size: layer.size },
-            onBytes: (n) => (progress.done += n),
-            warn: (message) => this.log.warn(message, { image: name, layer: layer.digest }),
-          }).catch((err: unknown) => {
-            // Keep the error's class (its gRPC status); say which image and layer it was.
-            if (err instanceof Error) err.message = `${name}: layer ${layer.digest}: ${err.message}`;
-            throw err;
-          });
-          const seconds = (Date.now() - t0) / 1000;
-          this.log.debug('layer unpacked', {
-            image: name,
-            layer: layer.digest,
-            diffID,
-            bytes: layer.size,
-            entries,
-            seconds,
-            mbPerSecond: round(layer.size / 1e6 / Math.max(seconds, 0.001)),
-          });
-        });
+        const created = await this.ensureLayer(name, layer, diffID, progress, () =>
+          fromAny(`layer ${layer.digest}`, (ep) => this.client.openBlob(ep, layer.digest, authFor(ep))),
+        );
         if (created) progress.layersNew += 1;
         else progress.done += layer.size;
       });
@@ -438,6 +443,68 @@ export class ImageStore {
         -1,
       );
       this.lease(leased, -1);
+    }
+  }
+
+  /**
+   * Unpacks a layer unless it is there already; returns whether this call unpacked it. A download
+   * that breaks off (connection reset, body timeout, registry unavailable) is tried again from
+   * the start, into a fresh directory, up to LAYER_ATTEMPTS times; content errors are not.
+   */
+  private async ensureLayer(
+    image: string,
+    layer: ImageManifest['layers'][number],
+    diffID: string,
+    progress: { done: number },
+    open: () => Promise<Readable>,
+  ): Promise<boolean> {
+    for (let attempt = 1; ; attempt += 1) {
+      let bytes = 0;
+      try {
+        const { created } = await this.layers.ensure(diffID, async (dir) => {
+          const t0 = Date.now();
+          const { entries } = await unpackLayer(await open(), dir, {
+            compression: layer.compression,
+            diffID,
+            blob: { digest: layer.digest, size: layer.size },
+            onBytes: (n) => {
+              bytes += n;
+              progress.done += n;
+            },
+            warn: (message) => this.log.warn(message, { image, layer: layer.digest }),
+          });
+          const seconds = (Date.now() - t0) / 1000;
+          this.log.debug('layer unpacked', {
+            image,
+            layer: layer.digest,
+            diffID,
+            bytes: layer.size,
+            entries,
+            seconds,
+            mbPerSecond: round(layer.size / 1e6 / Math.max(seconds, 0.001)),
+          });
+        });
+        return created;
+      } catch (err) {
+        progress.done -= bytes;
+        const transient = isTransientNetworkError(err);
+        if (transient && attempt < LAYER_ATTEMPTS && !this.closing) {
+          this.log.warn('layer download failed, trying again', {
+            image,
+            layer: layer.digest,
+            attempt,
+            error: (err as Error).message,
+          });
+          await new Promise((r) => setTimeout(r, attempt * LAYER_RETRY_DELAY_MS));
+          continue;
+        }
+        // Say which image and layer; keep the error's class (its gRPC status), except that a
+        // broken connection is the registry being unavailable.
+        const message = `${image}: layer ${layer.digest}: ${(err as Error).message}`;
+        if (transient && !(err instanceof BerthError)) throw new UnavailableError(message, { cause: err });
+        if (err instanceof Error) err.message = message;
+        throw err;
+      }
     }
   }
 
