@@ -96,6 +96,35 @@ describe('unpackLayer', () => {
     expect(await st('deep/implicit')).toMatchObject({ mode: 0o40755 });
   });
 
+  it('sets xattr values byte for byte, binary ones included', async () => {
+    // VFS_CAP_REVISION_2 | effective, permitted = CAP_SETUID (bit 7): bytes above 0x7f.
+    const capability = Buffer.from('0100000280000000000000000000000000000000', 'hex');
+    const binary = Buffer.from([0x00, 0x80, 0xff, 0xfe]);
+    // tar-stream writes PAX values as UTF-8 strings: write placeholders and put the bytes in.
+    const layer = await buildLayer(
+      [
+        {
+          name: 'ping',
+          content: 'elf',
+          mode: 0o755,
+          pax: {
+            'SCHILY.xattr.security.capability': 'C'.repeat(capability.length),
+            'SCHILY.xattr.user.bin': 'B'.repeat(binary.length),
+          },
+        },
+      ],
+      'none',
+    );
+    const data = Buffer.from(layer.data);
+    capability.copy(data, data.indexOf('=' + 'C'.repeat(capability.length) + '\n') + 1);
+    binary.copy(data, data.indexOf('=' + 'B'.repeat(binary.length) + '\n') + 1);
+    await unpackLayer(Readable.from([data]), layerDir, { compression: 'none', diffID: sha256Digest(data) });
+    const hex = (name: string) =>
+      execFileSync('getfattr', ['-h', '-e', 'hex', '--only-values', '-n', name, path.join(layerDir, 'ping')]);
+    expect(hex('security.capability')).toEqual(capability);
+    expect(hex('user.bin')).toEqual(binary);
+  });
+
   it('turns whiteouts into overlayfs whiteouts and opaque directories', async () => {
     await unpack([
       { name: '.wh.gone', content: '' },

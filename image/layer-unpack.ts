@@ -10,6 +10,7 @@ import { decompressor } from './decompress';
 import { DigestVerifier } from './digest';
 import { UnsafeLayerError } from './errors';
 import type { Compression } from './manifest';
+import { installRawPaxXattrs, rawXattrValue } from './tar-pax';
 
 /**
  * Unpacks one image layer (a tar changeset, image-spec layer.md) into an empty directory, in a
@@ -68,6 +69,7 @@ export async function unpackLayer(
   dir: string,
   options: UnpackOptions,
 ): Promise<UnpackResult> {
+  installRawPaxXattrs();
   const writer = new LayerWriter(dir, options.warn ?? (() => undefined));
   const extract = tar.extract();
   extract.on('entry', (header, stream, next) => {
@@ -400,15 +402,16 @@ class LayerWriter {
     for (const [key, value] of Object.entries(header.pax ?? {})) {
       if (!key.startsWith(PAX_XATTR_PREFIX)) continue;
       const name = key.slice(PAX_XATTR_PREFIX.length);
-      // tar-stream decodes PAX records as UTF-8; a value that was not valid UTF-8 (binary,
-      // like some security.capability values) cannot be restored byte for byte.
-      if (value.includes('\uFFFD')) {
+      const raw = rawXattrValue(header.pax, key);
+      // Without the raw bytes (see tar-pax.ts), a value that was not valid UTF-8 cannot be
+      // restored byte for byte: skip it rather than set it wrong.
+      if (!raw && value.includes('\uFFFD')) {
         this.warn(
           `entry "${header.name}": xattr ${name} has a binary value that was lost in decoding; skipped`,
         );
         continue;
       }
-      await setXattr(target, name, Buffer.from(value, 'utf8'));
+      await setXattr(target, name, raw ?? Buffer.from(value, 'utf8'));
     }
   }
 }
