@@ -145,6 +145,24 @@ describe('ImageStore', () => {
     expect(store.status(appRef())).toMatchObject({ id: image.id, pinned: true });
   });
 
+  it('reconciles records and disk at start', async () => {
+    const kept = await store.pull(appRef());
+    const broken = await store.pull(`${registry.host}/team/other`);
+    // A layer only the broken image had goes missing; a pull died after unpacking a layer.
+    await store.layers.remove(other.layers[1].diffID);
+    await store.layers.ensure(sha256Digest('orphan'), async (d) => fs.writeFile(path.join(d, 'f'), 'x'));
+    await store.close();
+    store = await open();
+    expect(store.list().map((i) => i.id)).toEqual([kept.id]);
+    expect(logs).toContain('error dropping image whose content is missing; it will be pulled again');
+    expect((await store.layers.list()).map((l) => l.diffID).sort()).toEqual(
+      kept.layers.map((l) => l.diffID).sort(),
+    );
+    expect(await store.blobs.has(broken.id)).toBe(false);
+    // Pulling again repairs it.
+    expect((await store.pull(`${registry.host}/team/other`)).id).toBe(broken.id);
+  });
+
   it('picks linux/amd64 from a multi-platform index', async () => {
     const arm = buildImage([await buildLayer([{ name: 'arch', content: 'arm64' }])], {
       platform: { os: 'linux', architecture: 'arm64', variant: 'v8' },

@@ -193,6 +193,29 @@ export class ImageStore {
         this.log.error('ignoring unreadable image record', { file: name, error: (err as Error).message });
       }
     }
+    await this.reconcile();
+  }
+
+  /**
+   * Makes records and disk agree after a crash or a hand edit: an image whose config or layers
+   * are missing is dropped (the kubelet pulls it again), and layers and blobs no image needs
+   * (a pull that died between unpacking and recording) are deleted.
+   */
+  private async reconcile(): Promise<void> {
+    const layers = new Set((await this.layers.list()).map((l) => l.diffID));
+    for (const record of [...this.records.values()]) {
+      const missing = record.layers.filter((l) => !layers.has(l.diffID)).map((l) => l.diffID);
+      if (!(await this.blobs.has(record.id))) missing.push(record.id);
+      if (missing.length === 0) continue;
+      this.log.error('dropping image whose content is missing; it will be pulled again', {
+        id: record.id,
+        repoTags: record.repoTags,
+        missing,
+      });
+      await fs.rm(this.recordPath(record.id), { force: true });
+      this.records.delete(record.id);
+    }
+    await this.lock.run(() => this.collectGarbage());
   }
 
   /**
