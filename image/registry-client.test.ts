@@ -107,6 +107,27 @@ describe('RegistryClient against docker-registry', () => {
     expect(proxy.apiRequests.map((r) => r.auth)).toEqual(['', 'Bearer', 'Bearer', 'Bearer']);
   });
 
+  it('gets a new token once the old one expired', async () => {
+    // Tokens are renewed 5 s before they expire: a 6 s token is good for 1 s.
+    proxy = await startAuthProxy({ upstream: registry, mode: 'bearer', tokenLifetimeS: 6 });
+    await client.getManifest(endpoint(proxy.host), 'v1');
+    await client.getManifest(endpoint(proxy.host), 'v1');
+    expect(proxy.tokenRequests).toHaveLength(1);
+    await new Promise((r) => setTimeout(r, 1100));
+    await client.getManifest(endpoint(proxy.host), 'v1');
+    expect(proxy.tokenRequests).toHaveLength(2);
+  });
+
+  it('speaks https to a registry not marked insecure', async () => {
+    // The test registry speaks plain http, so a TLS client hello fails there.
+    await expect(
+      client.getManifest({ ...endpoint(registry.host), insecure: false }, 'v1'),
+    ).rejects.toMatchObject({
+      code: 'UNAVAILABLE',
+      message: expect.stringContaining(`https://${registry.host}/v2/team/app/manifests/v1`),
+    });
+  });
+
   it('sends the AuthConfig credentials to the token server', async () => {
     proxy = await startAuthProxy({
       upstream: registry,
