@@ -23,7 +23,7 @@ import {
   startMonitor,
   watchExits,
 } from './monitor';
-import { TestRuntime, removeCgroups, testRuntimes } from './testing/runtimes';
+import { TestRuntime, mountHugetlbForCrun, removeCgroups, testRuntimes } from './testing/runtimes';
 
 const RUNTIMES = testRuntimes();
 const CGROUP_PARENT = `berth-monitor-test-${process.pid}`;
@@ -74,9 +74,12 @@ let work: string;
 let rootfs: string;
 let exitDir: string;
 let seq = 0;
+let unmountHugetlb = (): void => undefined;
 const cleanups: (() => void)[] = [];
 
 beforeAll(() => {
+  // Mounted here, not at load, so that a run that selects none of these tests changes nothing.
+  unmountHugetlb = mountHugetlbForCrun();
   work = makeTempDir('berth-monitor-test-');
   rootfs = makeRootfs(work);
   exitDir = path.join(work, 'exits');
@@ -98,6 +101,7 @@ afterAll(() => {
   try {
     removeCgroups(CGROUP_PARENT);
   } finally {
+    unmountHugetlb();
     fs.rmSync(work, { recursive: true, force: true });
   }
 });

@@ -98,6 +98,32 @@ print_base64_field (const char *name, const struct capture *c)
   free (enc);
 }
 
+/* How long a process killed on timeout may take to be reaped before exec-sync reports anyway. */
+#define KILL_GRACE_SECONDS 2.0
+
+static void
+arm_timer (int timerfd, double seconds)
+{
+  struct itimerspec its = { 0 };
+
+  its.it_value.tv_sec = (time_t) seconds;
+  its.it_value.tv_nsec = (long) ((seconds - (double) its.it_value.tv_sec) * 1e9);
+  if (its.it_value.tv_sec == 0 && its.it_value.tv_nsec == 0)
+    its.it_value.tv_nsec = 1;
+  timerfd_settime (timerfd, 0, &its, NULL);
+}
+
+static pid_t
+read_pid (const char *path)
+{
+  char buf[32] = { 0 };
+  cleanup_close int fd = open (path, O_RDONLY | O_CLOEXEC);
+
+  if (fd < 0 || read (fd, buf, sizeof (buf) - 1) <= 0)
+    return 0;
+  return (pid_t) strtol (buf, NULL, 10);
+}
+
 static int
 print_error (const char *msg)
 {
@@ -185,14 +211,7 @@ exec_sync_main (const struct options *o)
   mon_set_nonblock (err_cap.fd, true, NULL);
 
   if (o->timeout > 0)
-    {
-      struct itimerspec its = { 0 };
-      its.it_value.tv_sec = (time_t) o->timeout;
-      its.it_value.tv_nsec = (long) ((o->timeout - (double) its.it_value.tv_sec) * 1e9);
-      if (its.it_value.tv_sec == 0 && its.it_value.tv_nsec == 0)
-        its.it_value.tv_nsec = 1;
-      timerfd_settime (timerfd, 0, &its, NULL);
-    }
+    arm_timer (timerfd, o->timeout);
   ev.events = EPOLLIN;
   ev.data.fd = sigfd;
   epoll_ctl (epfd, EPOLL_CTL_ADD, sigfd, &ev);
@@ -218,43 +237,46 @@ exec_sync_main (const struct options *o)
           int st;
           while (read (sigfd, &si, sizeof (si)) == sizeof (si))
             ;
-          while ((got = waitpid (-1, &st, WNOHANG)) > 0)
+          /* The runtime first, by its pid: the process it started may already be a zombie
+           * re-parented to us, and reaping that with waitpid(-1) before its pid is known
+           * would lose its status. */
+          if (!runtime_done && waitpid (runtime_pid, &st, WNOHANG) == runtime_pid)
             {
-              if (got == runtime_pid)
+              runtime_done = true;
+              runtime_status = st;
+              if (WIFEXITED (st) && WEXITSTATUS (st) == 0)
                 {
-                  runtime_done = true;
-                  runtime_status = st;
-                  if (WIFEXITED (st) && WEXITSTATUS (st) == 0)
-                    {
-                      char buf[32] = { 0 };
-                      int fd = open (pid_file, O_RDONLY | O_CLOEXEC);
-                      if (fd >= 0)
-                        {
-                          if (read (fd, buf, sizeof (buf) - 1) > 0)
-                            pid = (pid_t) strtol (buf, NULL, 10);
-                          close (fd);
-                        }
-                      unlink (pid_file);
-                      if (pid > 0 && timed_out)
-                        kill (pid, SIGKILL);
-                    }
+                  pid = read_pid (pid_file);
+                  unlink (pid_file);
+                  if (pid > 0 && timed_out)
+                    kill (pid, SIGKILL);
                 }
-              else if (pid > 0 && got == pid)
+            }
+          if (pid > 0)
+            while ((got = waitpid (-1, &st, WNOHANG)) > 0)
+              if (got == pid)
                 {
                   exited = true;
                   status = st;
                 }
-            }
         }
       else if (ev.data.fd == timerfd)
         {
           uint64_t expirations;
           (void) read (timerfd, &expirations, sizeof (expirations));
+          if (timed_out)
+            {
+              /* The killed process was not reaped within the grace period (a runtime left it
+               * to another parent): give up waiting for its status. */
+              status = SIGKILL;
+              break;
+            }
           timed_out = true;
           if (pid > 0)
             kill (pid, SIGKILL);
           else if (!runtime_done)
             kill (runtime_pid, SIGKILL);
+          arm_timer (timerfd, KILL_GRACE_SECONDS);
         }
       else if (ev.data.fd == out.fd)
         capture_read (&out);

@@ -34,14 +34,47 @@ export function cgroupDirs(rel: string): string[] {
   return out;
 }
 
-/** Removes test cgroups, children first; a runtime normally removed each container's already. */
+/** Removes a test cgroup tree bottom-up in every hierarchy (cgroupfs removes only empty
+ * groups); a runtime normally removed each container's group already. Tries every directory,
+ * then throws if any is left. */
 export function removeCgroups(parent: string): void {
-  for (const dir of cgroupDirs(parent)) {
-    for (const child of fs.readdirSync(dir, { withFileTypes: true })) {
-      if (child.isDirectory()) fs.rmdirSync(path.join(dir, child.name));
+  const failed: string[] = [];
+  const remove = (dir: string): void => {
+    for (const child of fs.readdirSync(dir, { withFileTypes: true }))
+      if (child.isDirectory()) remove(path.join(dir, child.name));
+    try {
+      fs.rmdirSync(dir);
+    } catch (e) {
+      failed.push(`${dir}: ${(e as Error).message}`);
     }
-    fs.rmdirSync(dir);
+  };
+  for (const dir of cgroupDirs(parent)) remove(dir);
+  if (failed.length) throw new Error(`cgroups left behind: ${failed.join('; ')}`);
+}
+
+const HUGETLB = '/sys/fs/cgroup/hugetlb';
+
+/**
+ * crun refuses a hybrid cgroup host (v1 controllers, cgroup2 mounted beside them) until the
+ * hugetlb controller has a v1 hierarchy of its own. Mounts one when it is missing and returns
+ * the undo (a no-op when nothing was mounted or the mount failed; crun's probe then says why).
+ * The undo must run after the test cgroups are removed: a v1 hierarchy unmounted with groups
+ * in it lives on, hidden, and shows them again at the next mount.
+ */
+export function mountHugetlbForCrun(): () => void {
+  if (fs.readFileSync('/proc/self/mountinfo', 'utf8').includes(` ${HUGETLB} `)) return () => undefined;
+  const made = !fs.existsSync(HUGETLB);
+  try {
+    if (made) fs.mkdirSync(HUGETLB);
+    execFileSync('mount', ['-t', 'cgroup', '-o', 'hugetlb', 'cgroup', HUGETLB], { stdio: 'ignore' });
+  } catch {
+    if (made) fs.rmdirSync(HUGETLB);
+    return () => undefined;
   }
+  return () => {
+    execFileSync('umount', [HUGETLB]);
+    if (made) fs.rmdirSync(HUGETLB);
+  };
 }
 
 /** Creates (never starts) a container with a memory limit, to learn whether the runtime works
@@ -98,14 +131,27 @@ export function buildMonitor(): void {
   });
 }
 
+/** The runtimes, probed with the host prepared as the tests prepare it (mountHugetlbForCrun),
+ * and left as it was found. */
 export function testRuntimes(): TestRuntime[] {
   buildMonitor();
-  return CANDIDATES.map(({ name, path: where }) => {
-    const bin = where();
-    if (!fs.existsSync(bin))
-      return { name, path: bin, skip: `${bin} is not installed`, canExec: false, appliesMemoryLimit: false };
-    const help = spawnSync(bin, ['--help'], { encoding: 'utf8' });
-    const canExec = /^\s+exec\b/m.test(`${help.stdout}${help.stderr}`);
-    return { name, path: bin, canExec, ...probe(name, bin) };
-  });
+  const unmount = mountHugetlbForCrun();
+  try {
+    return CANDIDATES.map(({ name, path: where }) => {
+      const bin = where();
+      if (!fs.existsSync(bin))
+        return {
+          name,
+          path: bin,
+          skip: `${bin} is not installed`,
+          canExec: false,
+          appliesMemoryLimit: false,
+        };
+      const help = spawnSync(bin, ['--help'], { encoding: 'utf8' });
+      const canExec = /^\s+exec\b/m.test(`${help.stdout}${help.stderr}`);
+      return { name, path: bin, canExec, ...probe(name, bin) };
+    });
+  } finally {
+    unmount();
+  }
 }
