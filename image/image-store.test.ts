@@ -212,6 +212,11 @@ describe('ImageStore', () => {
     await expect(store.remove(appRef())).rejects.toThrow(FailedPreconditionError);
     inUse.clear();
 
+    const held = store.hold(appRef());
+    await expect(store.remove(appRef())).rejects.toThrow('in use by a container');
+    held.release();
+    held.release();
+
     await store.remove(appRef());
     expect(store.status(app.config.digest)).toBeUndefined();
     const layers = (await store.layers.list()).map((l) => l.diffID).sort();

@@ -292,6 +292,26 @@ export class ImageStore {
     return record.layers.map((l) => this.layers.diffPath(l.diffID)).reverse();
   }
 
+  /**
+   * Holds an image while a container is being created from it: until `release` is called, the
+   * image cannot be removed and its layers are not collected. This closes the window between
+   * looking the image up and the container record that `inUse` then sees.
+   */
+  hold(image: string): { image: Image; release: () => void } {
+    const record = this.require(image);
+    const digests = [record.id, ...record.layers.map((l) => l.diffID)];
+    this.lease(digests, +1);
+    let released = false;
+    return {
+      image: this.present(record),
+      release: () => {
+        if (released) return;
+        released = true;
+        this.lease(digests, -1);
+      },
+    };
+  }
+
   /** All images, or those a filter reference names (CRI ImageFilter). */
   list(filter?: string): Image[] {
     if (filter) {
@@ -317,7 +337,7 @@ export class ImageStore {
         this.log.info('untagged image', { image: tag, id: record.id });
         return;
       }
-      if (await this.options.inUse?.(record.id)) {
+      if (this.leases.has(record.id) || (await this.options.inUse?.(record.id))) {
         throw new FailedPreconditionError(`image ${image} (${record.id}) is in use by a container`);
       }
       await fs.rm(this.recordPath(record.id), { force: true });

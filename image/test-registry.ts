@@ -197,6 +197,8 @@ export interface ImageOptions {
   format?: 'oci' | 'docker';
   platform?: Platform;
   user?: string;
+  /** Run config fields (Entrypoint, Cmd, Env, WorkingDir, StopSignal...) over the defaults. */
+  config?: Record<string, unknown>;
   /** Override the diff IDs written in the config (to build broken images). */
   diffIDs?: string[];
 }
@@ -212,7 +214,7 @@ export function buildImage(layers: BuiltLayer[], options: ImageOptions = {}): Bu
         os: platform.os,
         ...(platform.variant ? { variant: platform.variant } : {}),
         created: '2024-01-02T03:04:05Z',
-        config: { User: options.user ?? '', Env: ['PATH=/bin'], Cmd: ['/bin/sh'] },
+        config: { User: options.user ?? '', Env: ['PATH=/bin'], Cmd: ['/bin/sh'], ...options.config },
         rootfs: { type: 'layers', diff_ids: options.diffIDs ?? layers.map((l) => l.diffID) },
       }),
     ),
