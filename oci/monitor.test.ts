@@ -294,10 +294,16 @@ describe.each(RUNTIMES.filter((r) => !r.skip))('berth-monitor with $name', (rt: 
     expect(ticks.slice(0, 3)).toEqual(['tick 0', 'tick 1', 'tick 2']);
   });
 
-  test('survives a starter gone before the sync message (no SIGPIPE death)', async () => {
+  test('survives a starter gone before the sync message (no SIGPIPE death), keeps none of its descriptors', async () => {
     const o = options(`${rt.name}-${process.pid}-${++seq}`, shSpec('echo still here; exit 7'));
     track(o.id);
-    const child = spawn(monitorBinary(), monitorArgs(o), { stdio: ['ignore', 'ignore', 'ignore', 'pipe'] });
+    // A descriptor the starter leaks by mistake: the monitor must not hold it for the container's life.
+    const marker = path.join(work, `leaked-${o.id}`);
+    const leaked = fs.openSync(marker, 'w');
+    cleanups.push(() => fs.closeSync(leaked));
+    const child = spawn(monitorBinary(), monitorArgs(o), {
+      stdio: ['ignore', 'ignore', 'ignore', 'pipe', leaked],
+    });
     // Our end of the sync socket closes before the monitor can write its report to it.
     (child.stdio[3] as NodeJS.ReadableStream & { destroy(): void }).destroy();
     const pidFile = path.join(o.runroot, 'container.pid');
@@ -307,6 +313,15 @@ describe.each(RUNTIMES.filter((r) => !r.skip))('berth-monitor with $name', (rt: 
     // Give the monitor the time to write to the closed socket.
     await new Promise((r) => setTimeout(r, 100));
     expect(procStat(monitorPid)?.state).not.toBe('Z');
+    const held = fs.readdirSync(`/proc/${monitorPid}/fd`).map((fd) => {
+      try {
+        return fs.readlinkSync(`/proc/${monitorPid}/fd/${fd}`);
+      } catch {
+        return '';
+      }
+    });
+    expect(held).not.toContain(marker);
+    expect(held).toContain(o.logPath);
     start({ id: o.id, runroot: o.runroot, logPath: o.logPath, monitorPid, containerPid: 0 });
     expect(await waitFor('the exit record', () => readExitRecord(exitDir, o.id))).toMatchObject({
       exitCode: 7,

@@ -304,6 +304,21 @@ ensure_std_fds (void)
       }
 }
 
+/* Closes every descriptor the starter left open but keep: the monitor lives as long as the
+ * container, and must not hold the daemon's sockets or pipes open all that time. */
+static void
+close_inherited (int keep)
+{
+  if (keep < 3)
+    {
+      close_range (3, ~0U, 0);
+      return;
+    }
+  if (keep > 3)
+    close_range (3, (unsigned) keep - 1, 0);
+  close_range ((unsigned) keep + 1, ~0U, 0);
+}
+
 /* Own session, parent gone: a `kill -9` of the daemon, its process group or its terminal
  * session touches neither the monitor nor the container. */
 static int
@@ -630,6 +645,7 @@ main (int argc, char **argv)
           usage (stderr);
           return 2;
         }
+      close_inherited (-1);
       return exec_sync_main (&opt);
     }
   if (parse_args (argc, argv, false, &opt, &err) < 0)
@@ -645,6 +661,7 @@ main (int argc, char **argv)
       return 2;
     }
   sync_fd = opt.sync_fd;
+  close_inherited (sync_fd);
   if (sync_fd >= 0 && fcntl (sync_fd, F_SETFD, FD_CLOEXEC) < 0)
     {
       make_error (&err, errno, "sync descriptor %d", sync_fd);
