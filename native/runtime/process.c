@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <grp.h>
+#include <signal.h>
 #include <linux/capability.h>
 #include <linux/close_range.h>
 #include <stdio.h>
@@ -428,12 +429,36 @@ find_executable (const char *name, char **env, char **out, err_t *err)
   return make_error (err, ENOENT, "exec: `%s`: executable file not found in $PATH", name);
 }
 
+/* execve keeps ignored signals ignored and the blocked mask blocked: whatever the runtime's
+ * caller had (a shell's trap "" TERM, a supervisor's blocked SIGCHLD) would reach the
+ * container's process. It starts with every signal at its default and none blocked. */
+static int
+reset_signals (err_t *err)
+{
+  struct sigaction dfl = { .sa_handler = SIG_DFL };
+  sigset_t none;
+  int sig;
+
+  sigemptyset (&dfl.sa_mask);
+  for (sig = 1; sig < NSIG; sig++)
+    if (sig != SIGKILL && sig != SIGSTOP)
+      sigaction (sig, &dfl, NULL); /* EINVAL for the signals glibc reserves: nothing to do */
+  sigemptyset (&none);
+  if (sigprocmask (SIG_SETMASK, &none, NULL) < 0)
+    return make_error (err, errno, "sigprocmask");
+  return 0;
+}
+
 int
 process_finalize (json_t *process, scmp_filter_ctx seccomp, err_t *err)
 {
   json_t *umask_v = spec_get (process, "user.umask");
   const char *cwd = spec_string (process, "cwd");
   int ret;
+
+  ret = reset_signals (err);
+  if (ret < 0)
+    return ret;
 
   ret = apply_no_new_privileges (process, err);
   if (ret < 0)

@@ -246,6 +246,23 @@ describe('berth-runtime run, compared with runc', () => {
     fs.rmSync(path.join(rootfs, 'scratch'), { recursive: true, force: true });
   });
 
+  test('signals the caller ignores are at their default in the container', () => {
+    const out: Record<string, string> = {};
+    for (const rt of [runc, berth]) {
+      const bundle = writeBundle(work, `bundle-${++seq}`, shSpec('grep -E "^Sig(Ign|Blk)" /proc/self/status'));
+      const r = spawnSync(
+        'sh',
+        ['-c', 'trap "" USR1 TERM; exec "$@"', 'sh', ...rt.argv, 'run', '--bundle', bundle, newId(rt)],
+        { encoding: 'utf8', timeout: 30000 },
+      );
+      expect(r.status).toBe(0);
+      out[rt.name] = r.stdout;
+    }
+    expect(out['berth-runtime']).toBe(out['runc']);
+    const ignored = BigInt('0x' + (/SigIgn:\s+([0-9a-f]+)/.exec(out['berth-runtime']) ?? ['', '0'])[1]);
+    expect(ignored & ((1n << 9n) | (1n << 14n))).toBe(0n); // SIGUSR1, SIGTERM
+  });
+
   test('hostname in a new uts namespace', () => {
     expectSameAsRunc(shSpec('hostname', (s) => (s.hostname = 'pod-a')));
   });
