@@ -14,9 +14,14 @@ import {
   ContainerCreateError,
   ExitRecord,
   MonitorOptions,
+  FrameDecoder,
+  encodeFrame,
   execSync,
+  liveMonitorPid,
   monitorArgs,
   monitorBinary,
+  parseExitRecord,
+  parseSyncMessage,
   readExitRecord,
   reopenLog,
   resizeTerminal,
@@ -104,6 +109,80 @@ afterAll(() => {
     unmountHugetlb();
     fs.rmSync(work, { recursive: true, force: true });
   }
+});
+
+describe('the monitor protocol, without a container', () => {
+  test('monitorArgs maps every option', () => {
+    // prettier-ignore
+    const want = [
+      '--runtime', '/usr/sbin/runc', '--runtime-arg', '--root', '--runtime-arg', '/run/r',
+      '--id', 'c1', '--runroot', '/run/c1', '--bundle', '/b', '--log-path', '/l', '--exit-dir', '/e',
+      '--sync-fd', '3', '--log-max-line', '100', '--stdin', '--stdin-once', '--tty',
+    ];
+    expect(
+      monitorArgs({
+        runtime: { path: '/usr/sbin/runc', args: ['--root', '/run/r'] },
+        id: 'c1',
+        bundle: '/b',
+        runroot: '/run/c1',
+        logPath: '/l',
+        exitDir: '/e',
+        logMaxLine: 100,
+        stdin: true,
+        stdinOnce: true,
+        tty: true,
+      }),
+    ).toEqual(want);
+  });
+
+  test('parseSyncMessage: the pids, or the runtime error as ContainerCreateError', () => {
+    expect(parseSyncMessage('{"pid":12,"monitor_pid":10}\n', 'c')).toEqual({
+      containerPid: 12,
+      monitorPid: 10,
+    });
+    const err = (() => {
+      try {
+        parseSyncMessage('{"error":"runc create failed (exit status 1): boom","runtime_status":1}\n', 'c');
+      } catch (e) {
+        return e;
+      }
+    })();
+    expect(err).toBeInstanceOf(ContainerCreateError);
+    expect(err).toMatchObject({ message: 'runc create failed (exit status 1): boom', runtimeStatus: 1 });
+    expect(() => parseSyncMessage('', 'c')).toThrow(/without reporting/);
+  });
+
+  test('FrameDecoder reassembles frames split anywhere and skips unknown types', () => {
+    const bytes = Buffer.concat([
+      encodeFrame(1, Buffer.from('out')),
+      encodeFrame(9, Buffer.from('?')),
+      encodeFrame(2, Buffer.from('err')),
+      encodeFrame(1),
+    ]);
+    const d = new FrameDecoder();
+    const got = [...bytes].flatMap((b) => d.push(Buffer.from([b])));
+    expect(got.map((f) => `${f.stream}:${f.data.toString()}`)).toEqual([
+      'stdout:out',
+      'stderr:err',
+      'stdout:',
+    ]);
+  });
+
+  test('parseExitRecord reads the JSON the monitor writes', () => {
+    expect(
+      parseExitRecord(
+        '{"id":"c","pid":4,"exit_code":137,"signal":9,"oom_killed":true,"exited_at":"2024-05-01T12:34:56.123456789Z","log_bytes_dropped":3}\n',
+      ),
+    ).toEqual({
+      id: 'c',
+      pid: 4,
+      exitCode: 137,
+      signal: 9,
+      oomKilled: true,
+      exitedAt: '2024-05-01T12:34:56.123456789Z',
+      logBytesDropped: 3,
+    });
+  });
 });
 
 for (const rt of RUNTIMES.filter((r) => r.skip)) {
@@ -286,10 +365,12 @@ describe.each(RUNTIMES.filter((r) => !r.skip))('berth-monitor with $name', (rt: 
     expect(Number(fields[1])).not.toBe(starter.pid); // ppid: re-parented
     expect(Number(fields[3])).toBe(c.monitorPid); // session id: its own session
     expect(procStat(c.containerPid)?.state).not.toBe('Z');
+    expect(liveMonitorPid(c.runroot)).toBe(c.monitorPid);
 
     // sh as PID 1 of its namespace ignores SIGTERM (it has no handler), so KILL.
     expect(runtimeCmd(['kill', c.id, 'KILL']).status).toBe(0);
     expect(await waitExit(c)).toMatchObject({ exitCode: 137, signal: 9 });
+    await waitFor('the monitor to be gone', () => liveMonitorPid(c.runroot) === undefined);
     const ticks = logLines(parseLog(c.logPath), 'stdout');
     expect(ticks.slice(0, 3)).toEqual(['tick 0', 'tick 1', 'tick 2']);
   });
@@ -517,6 +598,16 @@ describe.each(RUNTIMES.filter((r) => !r.skip))('berth-monitor with $name', (rt: 
     const record = await waitExit(c);
     expect(record).toMatchObject({ exitCode: 0, signal: 0 });
     expect(record.logBytesDropped).toBeGreaterThan(100000);
+  });
+
+  test('reports its own setup errors over the sync descriptor, before running the runtime', async () => {
+    const id = `${rt.name}-${process.pid}-${++seq}`;
+    track(id);
+    const o = options(id, shSpec('true'), { logPath: path.join(work, 'no-such-dir', 'c.log') });
+    await expect(startMonitor(o)).rejects.toThrow(
+      /open log .*no-such-dir\/c\.log.*No such file or directory/,
+    );
+    expect(runtimeCmd(['state', id]).status).not.toBe(0);
   });
 
   test("reports the runtime's error text when create fails, and leaves no monitor", async () => {

@@ -64,6 +64,28 @@ export interface MonitorOptions {
   binary?: string;
 }
 
+/**
+ * The pid of the monitor serving runroot if it still runs (for the daemon's reconciliation at
+ * start): monitor.pid names a live process whose command is berth-monitor.
+ */
+export function liveMonitorPid(runroot: string): number | undefined {
+  let pid: number;
+  try {
+    pid = Number(fs.readFileSync(monitorPaths(runroot).monitorPid, 'utf8').trim());
+  } catch {
+    return undefined;
+  }
+  if (!Number.isInteger(pid) || pid <= 0) return undefined;
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+    const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+    return comm === 'berth-monitor' && state !== 'Z' ? pid : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 export interface MonitorStarted {
   containerPid: number;
   monitorPid: number;
