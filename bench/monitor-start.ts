@@ -13,6 +13,7 @@ import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { baseSpec, makeRootfs, makeTempDir, writeBundle } from '../native/testing/bundle';
 import { readExitRecord, startMonitor } from '../oci/monitor';
+import { removeCgroups } from '../common/testing/kernel';
 
 const { values } = parseArgs({
   options: {
@@ -51,16 +52,6 @@ async function waitFor<T>(fn: () => T | undefined, timeoutMs = 10000): Promise<T
     if (v !== undefined) return v;
     if (Date.now() > deadline) throw new Error('timed out');
     await new Promise((r) => setTimeout(r, 5));
-  }
-}
-
-function removeCgroups(): void {
-  for (const h of fs.readdirSync('/sys/fs/cgroup')) {
-    const dir = path.join('/sys/fs/cgroup', h, CGROUP_PARENT);
-    if (!fs.existsSync(dir)) continue;
-    for (const c of fs.readdirSync(dir, { withFileTypes: true }))
-      if (c.isDirectory()) fs.rmdirSync(path.join(dir, c.name));
-    fs.rmdirSync(dir);
   }
 }
 
@@ -154,7 +145,7 @@ async function main(): Promise<void> {
   } finally {
     for (const id of ids) spawnSync(RUNTIME, ['--root', root, 'delete', '--force', id], { stdio: 'ignore' });
     await new Promise((r) => setTimeout(r, 200)); // the monitors write their exit records and leave
-    removeCgroups();
+    removeCgroups(CGROUP_PARENT);
     fs.rmSync(work, { recursive: true, force: true });
   }
 }

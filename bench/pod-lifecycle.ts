@@ -14,6 +14,7 @@ import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import type { PodSandboxConfig } from '../api/generated/runtime/v1/PodSandboxConfig';
 import { packageRoot } from '../common/package-root';
+import { removeCgroups, removeTempDir } from '../common/testing/kernel';
 import type { CriClient } from '../e2e/cri-client';
 import { TestDaemon } from '../e2e/harness';
 import { TestBridgeNetwork } from '../network/test-support/test-network';
@@ -167,11 +168,8 @@ async function main(): Promise<void> {
     }
   } finally {
     await network.destroy();
-    for (const hierarchy of fs.readdirSync('/sys/fs/cgroup')) {
-      const dir = path.join('/sys/fs/cgroup', hierarchy, CGROUP_PARENT);
-      if (fs.existsSync(dir)) fs.rmdirSync(dir);
-    }
-    fs.rmSync(work, { recursive: true, force: true });
+    removeCgroups(CGROUP_PARENT);
+    removeTempDir(work);
   }
 }
 

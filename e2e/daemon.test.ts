@@ -118,7 +118,7 @@ describe('daemon over its socket', () => {
       /DEBUG rpc method=runtime\.v1\.RuntimeService\/Version duration_ms=[\d.]+ status=OK/,
     );
     expect(logs).toMatch(
-      /WARN {2}rpc failed method=runtime\.v1\.RuntimeService\/ContainerStatus .*status=UNIMPLEMENTED/,
+      /WARN {2}rpc failed method=runtime\.v1\.RuntimeService\/ContainerStatus .*status=NOT_FOUND/,
     );
   });
 

@@ -4,6 +4,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { stringify as stringifyToml } from 'smol-toml';
 import { packageRoot } from '../common/package-root';
+import { removeTempDir } from '../common/testing/kernel';
 import { connectCri, type CriClient } from './cri-client';
 
 /** The built daemon's entry point; the test command builds it before running the tests. */
@@ -61,7 +62,10 @@ export class TestDaemon {
     return this.exited;
   }
 
-  /** Sends SIGTERM, waits for exit (SIGKILL after 15 s), removes the temp dir. Safe to call twice. */
+  /**
+   * Sends SIGTERM, waits for exit (SIGKILL after 15 s), and removes the temp dir with anything a
+   * failed test left mounted in it. Safe to call twice.
+   */
   async stop(): Promise<void> {
     this.client.close();
     if (this.child.exitCode === null && this.child.signalCode === null) {
@@ -70,7 +74,7 @@ export class TestDaemon {
       await this.exited;
       clearTimeout(timer);
     }
-    fs.rmSync(this.dir, { recursive: true, force: true });
+    removeTempDir(this.dir);
   }
 
   private async waitReady(timeoutMs: number): Promise<void> {

@@ -6,7 +6,9 @@ import { status as grpcStatus } from '@grpc/grpc-js';
 import type { PodSandboxConfig } from '../api/generated/runtime/v1/PodSandboxConfig';
 import { connectCri } from './cri-client';
 import { spawnDaemon, TestDaemon } from './harness';
-import { fetchTcp, freePort, serveInNetns } from '../network/test-support/tcp';
+import { cgroupDirs, mountsUnder, removeCgroups } from '../common/testing/kernel';
+import { freePort } from '../common/testing/ports';
+import { fetchTcp, serveInNetns } from '../network/test-support/tcp';
 import { TestBridgeNetwork } from '../network/test-support/test-network';
 
 const CGROUP_PARENT = `/berth-e2e-${process.pid}`;
@@ -34,21 +36,6 @@ function inNetns(netns: string, ...command: string[]): string {
   return execFileSync('nsenter', [`--net=${netns}`, ...command]).toString();
 }
 
-function mountsUnder(dir: string): string[] {
-  return fs
-    .readFileSync('/proc/self/mountinfo', 'utf8')
-    .split('\n')
-    .map((line) => line.split(' ')[4])
-    .filter((mountPoint) => mountPoint?.startsWith(dir));
-}
-
-function cgroupParentDirs(): string[] {
-  return fs
-    .readdirSync('/sys/fs/cgroup')
-    .map((hierarchy) => path.join('/sys/fs/cgroup', hierarchy, CGROUP_PARENT))
-    .filter((dir) => fs.existsSync(dir));
-}
-
 describe('pod sandboxes over CRI with a CNI bridge network', () => {
   let daemon: TestDaemon;
   let network: TestBridgeNetwork;
@@ -69,7 +56,7 @@ describe('pod sandboxes over CRI with a CNI bridge network', () => {
       await daemon.stop();
     }
     await network?.destroy();
-    for (const dir of cgroupParentDirs()) fs.rmdirSync(dir);
+    removeCgroups(CGROUP_PARENT);
   });
 
   test('NetworkReady once the bridge network is configured', async () => {
@@ -126,7 +113,9 @@ describe('pod sandboxes over CRI with a CNI bridge network', () => {
     await daemon.client.runtime.RemovePodSandbox({ pod_sandbox_id: id });
     expect(fs.existsSync(netns)).toBe(false);
     expect(mountsUnder(daemon.dir)).toEqual([]);
-    expect(cgroupParentDirs().flatMap((dir) => fs.readdirSync(dir).filter((f) => f === id))).toEqual([]);
+    expect(cgroupDirs(CGROUP_PARENT).flatMap((dir) => fs.readdirSync(dir).filter((f) => f === id))).toEqual(
+      [],
+    );
     await expect(daemon.client.runtime.PodSandboxStatus({ pod_sandbox_id: id })).rejects.toMatchObject({
       code: grpcStatus.NOT_FOUND,
     });

@@ -19,16 +19,9 @@ import { MediaType, type Platform } from './manifest';
 
 export const REGISTRY_BINARY = '/usr/bin/docker-registry';
 
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
+import { freePort } from '../common/testing/ports';
+
+export { freePort };
 
 export interface TestRegistry {
   /** host:port */

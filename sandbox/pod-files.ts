@@ -1,6 +1,5 @@
 import { promises as fs } from 'node:fs';
 import * as os from 'node:os';
-import * as path from 'node:path';
 import { writeFileAtomic } from '../common/atomic-file';
 import { run } from '../common/exec';
 import { InternalError, InvalidArgumentError } from '../common/errors';
@@ -87,27 +86,6 @@ export async function mountShm(dir: string): Promise<void> {
       cause: err,
     });
   }
-}
-
-/** Unmounts whatever is mounted at `dir` (lazily, so a straggling user does not block removal). */
-export async function unmountIfMounted(dir: string): Promise<void> {
-  if (!(await isMountPoint(dir))) return;
-  try {
-    await run('umount', ['--lazy', dir]);
-  } catch (err) {
-    throw new InternalError(`cannot unmount ${dir}: ${(err as Error).message}`, { cause: err });
-  }
-}
-
-async function isMountPoint(dir: string): Promise<boolean> {
-  const mounts = await fs.readFile('/proc/self/mountinfo', 'utf8');
-  const target = path.resolve(dir);
-  return mounts.split('\n').some((line) => unescapeMountPath(line.split(' ')[4] ?? '') === target);
-}
-
-/** mountinfo escapes space, tab, newline and backslash as octal. */
-function unescapeMountPath(field: string): string {
-  return field.replace(/\\([0-7]{3})/g, (_, octal: string) => String.fromCharCode(parseInt(octal, 8)));
 }
 
 export function nodeHostname(): string {

@@ -5,6 +5,7 @@ import * as path from 'node:path';
 import type { PodSandboxConfig__Output } from '../api/generated/runtime/v1/PodSandboxConfig';
 import { AlreadyExistsError, InvalidArgumentError, NotFoundError } from '../common/errors';
 import { packageRoot } from '../common/package-root';
+import { mountsUnder, removeCgroups, removeTempDir } from '../common/testing/kernel';
 import { resolveConfig, type Config } from '../server/config';
 import { silentLogger } from '../server/logger';
 import type { PodNetwork } from './pod-network';
@@ -13,13 +14,6 @@ import { SandboxManager } from './sandbox-manager';
 const NATIVE = path.join(packageRoot(), 'native', 'bin');
 // A cgroup parent of this test run's own, removed from every hierarchy afterwards.
 const CGROUP_PARENT = `/berth-test-${process.pid}`;
-
-function removeCgroupParent(): void {
-  for (const hierarchy of fs.readdirSync('/sys/fs/cgroup')) {
-    const dir = path.join('/sys/fs/cgroup', hierarchy, CGROUP_PARENT);
-    if (fs.existsSync(dir)) fs.rmdirSync(dir);
-  }
-}
 
 // These pods share the host's network, so pod networking must never be asked for.
 const noNetwork: PodNetwork = {
@@ -75,14 +69,6 @@ function withNamespaces(config: PodSandboxConfig__Output, pid: string, sysctls: 
   return config;
 }
 
-function mountsUnder(dir: string): string[] {
-  return fs
-    .readFileSync('/proc/self/mountinfo', 'utf8')
-    .split('\n')
-    .map((line) => line.split(' ')[4])
-    .filter((mountPoint) => mountPoint?.startsWith(dir));
-}
-
 function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);
@@ -116,9 +102,8 @@ describe.each(['berth', 'runc'])('SandboxManager with the %s runtime, host netwo
   afterEach(async () => {
     // Remove whatever a failed test left, then make sure nothing is mounted under the temp dir.
     for (const record of manager.store.all()) await manager.remove(record.id).catch(() => undefined);
-    for (const mountPoint of mountsUnder(dir).reverse()) execFileSync('umount', ['--lazy', mountPoint]);
-    fs.rmSync(dir, { recursive: true, force: true });
-    removeCgroupParent();
+    removeTempDir(dir);
+    removeCgroups(CGROUP_PARENT);
   });
 
   test('run, status, stop twice, remove twice', async () => {

@@ -3,6 +3,7 @@ import * as path from 'node:path';
 import type { PodSandboxConfig__Output } from '../api/generated/runtime/v1/PodSandboxConfig';
 import { InvalidArgumentError, NotFoundError } from '../common/errors';
 import { newId } from '../common/ids';
+import { unmountIfMounted } from '../common/mounts';
 import { Rollback, settleAll } from '../common/rollback';
 import { StepTimer } from '../common/step-timer';
 import { nowNanos } from '../common/time';
@@ -14,14 +15,7 @@ import type { Logger } from '../server/logger';
 import { bandwidthFromAnnotations } from '../network/pod-bandwidth';
 import { NamespacePinner } from './namespaces';
 import { pauseSpec } from './pause-spec';
-import {
-  mountShm,
-  nodeHostname,
-  unmountIfMounted,
-  writeHostname,
-  writeHosts,
-  writeResolvConf,
-} from './pod-files';
+import { mountShm, nodeHostname, writeHostname, writeHosts, writeResolvConf } from './pod-files';
 import type { PodNetwork, PodNetworkRequest, PodPortMapping } from './pod-network';
 import { sandboxName, type SandboxRecord } from './sandbox-record';
 import { SandboxStore } from './sandbox-store';

@@ -1,6 +1,7 @@
 import type { ImageStore } from '../image/image-store';
 import type { CniManager } from '../network/cni-manager';
 import type { PodCidrStore } from '../network/pod-cidr';
+import type { ContainerManager } from '../oci/container-manager';
 import type { SandboxManager } from '../sandbox/sandbox-manager';
 import type { Config } from './config';
 import type { Logger } from './logger';
@@ -13,4 +14,5 @@ export interface DaemonContext {
   network: CniManager;
   sandboxes: SandboxManager;
   images: ImageStore;
+  containers: ContainerManager;
 }

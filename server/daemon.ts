@@ -5,6 +5,7 @@ import { registriesFromConfig } from '../image/mirrors';
 import { CniResultCache } from '../network/cni-cache';
 import { CniManager } from '../network/cni-manager';
 import { PodCidrStore } from '../network/pod-cidr';
+import { ContainerManager } from '../oci/container-manager';
 import { SandboxManager } from '../sandbox/sandbox-manager';
 import type { Config } from './config';
 import type { DaemonContext } from './context';
@@ -39,14 +40,20 @@ export async function runDaemon(config: Config): Promise<void> {
     logger.info('CNI garbage collected', { removed: gc.removed, errors: gc.errors.map((e) => e.message) });
   }
 
-  const images = new ImageStore({
+  const images: ImageStore = new ImageStore({
     root: path.join(config.root, 'images'),
     logger,
     registries: registriesFromConfig(config.registries),
+    // An image a container uses may not be removed.
+    inUse: (imageId: string): boolean => containers.usesImage(imageId),
   });
   await images.init();
 
-  const ctx: DaemonContext = { config, logger, podCidrs, network, sandboxes, images };
+  const containers: ContainerManager = new ContainerManager(config, logger, sandboxes, images);
+  sandboxes.attachContainers(containers);
+  await containers.load();
+
+  const ctx: DaemonContext = { config, logger, podCidrs, network, sandboxes, images, containers };
   const server = new CriServer(ctx);
   await server.start();
   logger.info('berth started', { version: version().runtime_version, pid: process.pid, root: config.root });
@@ -58,6 +65,7 @@ export async function runDaemon(config: Config): Promise<void> {
       process.off('SIGINT', onSignal);
       server
         .stop()
+        .then(() => containers.close())
         .then(() => network.close())
         .then(() => images.close())
         .then(resolve, (err) => {

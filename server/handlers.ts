@@ -1,5 +1,14 @@
 import type { ImageServiceHandlers } from '../api/generated/runtime/v1/ImageService';
 import type { RuntimeServiceHandlers } from '../api/generated/runtime/v1/RuntimeService';
+import { createContainer } from './container-create';
+import { execSyncInContainer } from './container-exec-sync';
+import { listContainers } from './container-list';
+import { removeContainer } from './container-remove';
+import { reopenContainerLog } from './container-reopen-log';
+import { startContainer } from './container-start';
+import { containerStatus } from './container-status';
+import { stopContainer } from './container-stop';
+import { updateContainerResources } from './container-update';
 import type { DaemonContext } from './context';
 import { imageFsInfo } from './image-fs-info';
 import { listImages } from './image-list';
@@ -32,6 +41,15 @@ export function runtimeService(ctx: DaemonContext, apiVersion: string): ServiceI
     RemovePodSandbox: (request) => removePodSandbox(ctx, request),
     PodSandboxStatus: (request) => podSandboxStatus(ctx, request),
     ListPodSandbox: (request) => listPodSandbox(ctx, request),
+    CreateContainer: (request) => createContainer(ctx, request),
+    StartContainer: (request) => startContainer(ctx, request),
+    StopContainer: (request) => stopContainer(ctx, request),
+    RemoveContainer: (request) => removeContainer(ctx, request),
+    ListContainers: (request) => listContainers(ctx, request),
+    ContainerStatus: (request) => containerStatus(ctx, request),
+    UpdateContainerResources: (request) => updateContainerResources(ctx, request),
+    ReopenContainerLog: (request) => reopenContainerLog(ctx, request),
+    ExecSync: (request) => execSyncInContainer(ctx, request),
   };
 }
 

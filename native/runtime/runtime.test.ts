@@ -9,6 +9,7 @@ import * as path from 'path';
 import { NATIVE_BIN, buildNative, killPid, procStat, waitFor } from '../testing/proc';
 import { Spec, baseSpec, makeRootfs, makeTempDir, writeBundle } from '../testing/bundle';
 import { buildConsoleReceiver, listenConsole } from '../testing/console';
+import { cgroupDirs } from '../../common/testing/kernel';
 
 const BERTH = path.join(NATIVE_BIN, 'berth-runtime');
 
@@ -31,13 +32,6 @@ const created: { rt: Runtime; id: string; pid?: number }[] = [];
 let seq = 0;
 const CGROUP_PARENT = `/berth-test-${process.pid}`;
 
-/** The directories of a cgroup path in every mounted hierarchy. */
-function cgroupDirs(cgpath: string): string[] {
-  return fs
-    .readdirSync('/sys/fs/cgroup')
-    .map((h) => path.join('/sys/fs/cgroup', h, cgpath))
-    .filter((d) => fs.existsSync(d));
-}
 
 function invoke(rt: Runtime, args: string[], stdio?: number): Result {
   const r = spawnSync(rt.argv[0], [...rt.argv.slice(1), ...args], {

@@ -34,12 +34,3 @@ export function fetchTcp(host: string, port: number): Promise<string> {
     socket.on('error', reject);
   });
 }
-
-/** A TCP port that nothing on the host listens on right now. */
-export async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}

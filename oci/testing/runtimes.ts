@@ -9,6 +9,10 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { NATIVE_BIN, NATIVE_DIR } from '../../native/testing/proc';
 import { baseSpec, makeRootfs, makeTempDir, writeBundle } from '../../native/testing/bundle';
 
+import { removeCgroups } from '../../common/testing/kernel';
+
+export { cgroupDirs, removeCgroups } from '../../common/testing/kernel';
+
 export interface TestRuntime {
   name: string;
   path: string;
@@ -23,34 +27,6 @@ const CANDIDATES: { name: string; path: () => string }[] = [
   { name: 'runc', path: () => '/usr/sbin/runc' },
   { name: 'crun', path: () => '/usr/bin/crun' },
 ];
-
-/** Every cgroup directory named rel under the mounted hierarchies (v1 controllers, unified). */
-export function cgroupDirs(rel: string): string[] {
-  const out: string[] = [];
-  for (const h of fs.readdirSync('/sys/fs/cgroup')) {
-    const dir = path.join('/sys/fs/cgroup', h, rel);
-    if (fs.existsSync(dir)) out.push(dir);
-  }
-  return out;
-}
-
-/** Removes a test cgroup tree bottom-up in every hierarchy (cgroupfs removes only empty
- * groups); a runtime normally removed each container's group already. Tries every directory,
- * then throws if any is left. */
-export function removeCgroups(parent: string): void {
-  const failed: string[] = [];
-  const remove = (dir: string): void => {
-    for (const child of fs.readdirSync(dir, { withFileTypes: true }))
-      if (child.isDirectory()) remove(path.join(dir, child.name));
-    try {
-      fs.rmdirSync(dir);
-    } catch (e) {
-      failed.push(`${dir}: ${(e as Error).message}`);
-    }
-  };
-  for (const dir of cgroupDirs(parent)) remove(dir);
-  if (failed.length) throw new Error(`cgroups left behind: ${failed.join('; ')}`);
-}
 
 const HUGETLB = '/sys/fs/cgroup/hugetlb';
 

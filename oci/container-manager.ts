@@ -1,0 +1,465 @@
+import { closeSync, openSync, promises as fs } from 'node:fs';
+import * as path from 'node:path';
+import type { ContainerConfig__Output } from '../api/generated/runtime/v1/ContainerConfig';
+import type { LinuxContainerResources__Output } from '../api/generated/runtime/v1/LinuxContainerResources';
+import { writeJsonAtomic } from '../common/atomic-file';
+import {
+  DeadlineExceededError,
+  FailedPreconditionError,
+  InvalidArgumentError,
+  NotFoundError,
+} from '../common/errors';
+import { newId } from '../common/ids';
+import { unmountIfMounted } from '../common/mounts';
+import { Rollback } from '../common/rollback';
+import { StepTimer } from '../common/step-timer';
+import { nowNanos } from '../common/time';
+import type { ImageStore } from '../image/image-store';
+import type { SandboxManager } from '../sandbox/sandbox-manager';
+import type { SandboxRecord } from '../sandbox/sandbox-record';
+import type { Config } from '../server/config';
+import type { Logger } from '../server/logger';
+import { applyResources } from './cgroup-update';
+import { containerName, containerState, type ContainerRecord } from './container-record';
+import { ContainerStore } from './container-store';
+import { execSync, readExitRecord, startMonitor, watchExits, reopenLog, type ExitRecord } from './monitor';
+import { mountOverlay } from './rootfs';
+import { OciRuntimeCli } from './runtime-cli';
+import { buildContainerSpec, DEFAULT_SPEC_DEFAULTS } from './spec/container-spec';
+import { hostLookups, probeHostFeatures } from './spec/host-lookups';
+import type { HostFeatures } from './spec/input';
+
+/** ExecSync output beyond this is cut (the kubelet's own limit for probe output is far lower). */
+const EXEC_SYNC_MAX_OUTPUT = 16 * 1024 * 1024;
+/** How long a SIGKILLed container gets to be reported dead before StopContainer gives up. */
+const KILL_WAIT_MS = 10_000;
+
+/**
+ * Containers: created from a CRI config, an image and a pod sandbox; run through berth-monitor
+ * with the pod's runtime handler; their exits learned from the monitors' exit records (watched,
+ * never polled). Also the PodContainers side of the sandbox manager: a pod's stop stops its
+ * containers, its removal removes them.
+ */
+export class ContainerManager {
+  readonly store: ContainerStore;
+  private readonly exitDir: string;
+  private readonly exitWaiters = new Map<string, Array<() => void>>();
+  private watcher?: { close(): void };
+  private features?: HostFeatures;
+
+  constructor(
+    private readonly config: Config,
+    private readonly logger: Logger,
+    private readonly sandboxes: SandboxManager,
+    private readonly images: ImageStore,
+  ) {
+    this.store = new ContainerStore(path.join(config.root, 'containers'));
+    this.exitDir = path.join(config.runroot, 'exits');
+  }
+
+  /**
+   * Loads the records and catches up with exits that happened while the daemon was away, then
+   * watches for new ones. A container whose monitor is gone without an exit record (the node
+   * rebooted, or the monitor was killed) is reported exited with an unknown status.
+   */
+  async load(): Promise<void> {
+    await fs.mkdir(this.exitDir, { recursive: true, mode: 0o700 });
+    await this.store.load((dir, err) =>
+      this.logger.error('unreadable container record', { dir, error: err.message }),
+    );
+    for (const record of this.store.all()) {
+      if (record.finishedAt) continue;
+      const exit = readExitRecord(this.exitDir, record.id);
+      if (exit) await this.recordExit(record, exit);
+      else if (!isAlive(record.monitorPid)) {
+        await this.markLost(record);
+      }
+    }
+    this.watcher = watchExits(this.exitDir, (exit) => void this.onExit(exit));
+    this.logger.info('containers loaded', { count: this.store.all().length });
+  }
+
+  close(): void {
+    this.watcher?.close();
+  }
+
+  /** CreateContainer: rootfs, spec and a monitor that has the runtime create the container. */
+  async create(podId: string, config: ContainerConfig__Output): Promise<ContainerRecord> {
+    if (!config.metadata?.name) throw new InvalidArgumentError('container metadata needs a name');
+    if (!config.image?.image) throw new InvalidArgumentError('container config needs an image');
+    const sandbox = await this.sandboxes.get(podId);
+    if (sandbox.state !== 'ready') {
+      throw new FailedPreconditionError(
+        `pod sandbox ${sandbox.id} is not ready; cannot create containers in it`,
+      );
+    }
+    const image = this.images.status(config.image.image);
+    if (!image) throw new NotFoundError(`image "${config.image.image}" not found`);
+    const imageConfig = await this.images.config(image.id);
+    const handler = this.config.runtimes[sandbox.runtimeHandler];
+
+    const id = newId();
+    const name = containerName(sandbox.id, config);
+    this.store.reserve(name, id);
+    const rollback = new Rollback();
+    rollback.add('release the name', () => this.store.release(name, id));
+    const timer = new StepTimer();
+    try {
+      const stateDir = this.store.dirOf(id);
+      const bundleDir = path.join(this.config.runroot, 'containers', id);
+      // Short: the monitor's unix sockets live here, and a socket path holds at most 107 bytes.
+      const runDir = path.join(this.config.runroot, 'm', id);
+      const rootfs = path.join(bundleDir, 'rootfs');
+      const upperDir = path.join(stateDir, 'upper');
+      const workDir = path.join(stateDir, 'work');
+      await fs.mkdir(bundleDir, { recursive: true, mode: 0o711 });
+      await fs.mkdir(path.dirname(runDir), { recursive: true, mode: 0o711 });
+      rollback.add('remove the bundle', () => fs.rm(bundleDir, { recursive: true, force: true }));
+      rollback.add('remove the monitor dir', () => fs.rm(runDir, { recursive: true, force: true }));
+      await fs.mkdir(stateDir, { recursive: true, mode: 0o711 });
+      rollback.add('remove the state dir', () => fs.rm(stateDir, { recursive: true, force: true }));
+      await mountOverlay(this.images.layerDirs(image.id), { target: rootfs, upper: upperDir, work: workDir });
+      rollback.add('unmount the rootfs', () => unmountIfMounted(rootfs));
+      timer.mark('rootfs');
+
+      const spec = buildContainerSpec({
+        id,
+        config,
+        sandbox: {
+          ...sandbox,
+          hostname: (await fs.readFile(path.join(sandbox.stateDir, 'hostname'), 'utf8')).trim(),
+        },
+        image: { config: imageConfig.config ?? {}, rootfs },
+        features: this.hostFeatures(),
+        defaults: DEFAULT_SPEC_DEFAULTS,
+        lookups: hostLookups(rootfs, {
+          targetPidNamespace: (target) => this.pidNamespaceOf(target, sandbox),
+        }),
+      });
+      await writeJsonAtomic(path.join(bundleDir, 'config.json'), spec);
+      timer.mark('spec');
+
+      const logPath = logPathOf(sandbox, config);
+      if (logPath) await fs.mkdir(path.dirname(logPath), { recursive: true, mode: 0o755 });
+      const runtime = new OciRuntimeCli(sandbox.runtimeHandler, handler);
+      rollback.add('delete the container', () => runtime.delete(id, true));
+      const started = await withFileDescriptor(path.join(bundleDir, 'monitor.log'), (stderrFd) =>
+        startMonitor({
+          runtime: { path: handler.path, args: ['--root', handler.root] },
+          id,
+          bundle: bundleDir,
+          runroot: runDir,
+          logPath: logPath || '/dev/null',
+          exitDir: this.exitDir,
+          stdin: config.stdin,
+          stdinOnce: config.stdin_once,
+          tty: config.tty,
+          stderrFd,
+        }),
+      );
+      timer.mark('create');
+
+      const record: ContainerRecord = {
+        version: 1,
+        id,
+        podId: sandbox.id,
+        config: {
+          ...config,
+          envs: config.envs.map((e) => ({ key: e.key, value: Buffer.from(e.value).toString() })),
+        },
+        imageId: image.id,
+        imageRef: image.repoDigests[0] ?? image.id,
+        imageName: config.image.image,
+        runtimeHandler: sandbox.runtimeHandler,
+        createdAt: nowNanos(),
+        pid: started.containerPid,
+        monitorPid: started.monitorPid,
+        stopSignal: stopSignalOf(config, imageConfig.config?.StopSignal),
+        user: {
+          uid: spec.process.user.uid,
+          gid: spec.process.user.gid,
+          additionalGids: spec.process.user.additionalGids ?? [],
+        },
+        cgroupsPath: spec.linux.cgroupsPath ?? '',
+        resources: config.linux?.resources ?? null,
+        logPath,
+        bundleDir,
+        runDir,
+        upperDir,
+        workDir,
+      };
+      await this.store.save(record);
+      timer.mark('record');
+      this.logger.info('container created', {
+        id,
+        pod: sandbox.id,
+        name: config.metadata.name,
+        steps: timer.steps,
+      });
+      return record;
+    } catch (err) {
+      const failures = await rollback.unwind();
+      if (failures.length > 0) this.logger.error('container rollback incomplete', { id, failures });
+      throw err;
+    }
+  }
+
+  /** StartContainer: lets the created container's process run. */
+  async start(idOrPrefix: string): Promise<void> {
+    const record = this.get(idOrPrefix);
+    if (containerState(record) !== 'CONTAINER_CREATED') {
+      throw new FailedPreconditionError(`container ${record.id} is ${stateWord(record)}, not created`);
+    }
+    await this.runtimeOf(record).start(record.id);
+    // An exit may already have been recorded (a process that ends at once): keep it.
+    const current = this.get(record.id);
+    if (!current.startedAt) {
+      current.startedAt = nowNanos();
+      await this.store.save(current);
+    }
+  }
+
+  /**
+   * StopContainer: the stop signal, up to `timeoutSeconds` for the process to end, then SIGKILL
+   * to everything in the container. A container that is not running is already stopped (CRI).
+   */
+  async stop(idOrPrefix: string, timeoutSeconds: number): Promise<void> {
+    const record = this.store.find(idOrPrefix);
+    if (!record || record.finishedAt) return;
+    const runtime = this.runtimeOf(record);
+    const exited = this.exitOf(record.id);
+    if (timeoutSeconds > 0 && record.startedAt) {
+      await runtime.kill(record.id, record.stopSignal).catch(() => undefined); // it may be gone already
+      if (await withTimeout(exited, timeoutSeconds * 1000)) return;
+    }
+    await runtime.kill(record.id, 'KILL', true).catch(() => undefined);
+    if (!(await withTimeout(exited, KILL_WAIT_MS))) {
+      throw new DeadlineExceededError(`container ${record.id} did not exit after SIGKILL`);
+    }
+  }
+
+  /** RemoveContainer: a running container is killed first; a missing one is success (CRI). */
+  async remove(idOrPrefix: string): Promise<void> {
+    const record = this.store.find(idOrPrefix);
+    if (!record) return;
+    if (!record.finishedAt) await this.stop(record.id, 0);
+    await this.runtimeOf(record).delete(record.id, true);
+    await unmountIfMounted(path.join(record.bundleDir, 'rootfs'));
+    await fs.rm(record.bundleDir, { recursive: true, force: true });
+    await fs.rm(record.runDir, { recursive: true, force: true });
+    await fs.rm(path.join(this.exitDir, record.id), { force: true });
+    await this.store.delete(record);
+    this.logger.info('container removed', { id: record.id });
+  }
+
+  get(idOrPrefix: string): ContainerRecord {
+    const record = this.store.find(idOrPrefix);
+    if (!record) throw new NotFoundError(`container "${idOrPrefix}" not found`);
+    return record;
+  }
+
+  list(): ContainerRecord[] {
+    return this.store.all();
+  }
+
+  /** UpdateContainerResources: the new limits go into the live cgroup and the record. */
+  async updateResources(idOrPrefix: string, resources: LinuxContainerResources__Output): Promise<void> {
+    const record = this.get(idOrPrefix);
+    if (record.finishedAt) throw new FailedPreconditionError(`container ${record.id} is not running`);
+    await applyResources(record.cgroupsPath, resources);
+    record.resources = resources;
+    await this.store.save(record);
+  }
+
+  /** ReopenContainerLog: the monitor reopens the log path (after the kubelet rotated it). */
+  async reopenLog(idOrPrefix: string): Promise<void> {
+    const record = this.get(idOrPrefix);
+    if (containerState(record) !== 'CONTAINER_RUNNING') {
+      throw new FailedPreconditionError(`container ${record.id} is not running`);
+    }
+    await reopenLog(record.runDir);
+  }
+
+  /** ExecSync: runs a command in the running container and returns its output and exit code. */
+  async execSync(
+    idOrPrefix: string,
+    command: string[],
+    timeoutSeconds: number,
+  ): Promise<{ stdout: Buffer; stderr: Buffer; exitCode: number }> {
+    const record = this.get(idOrPrefix);
+    if (containerState(record) !== 'CONTAINER_RUNNING') {
+      throw new FailedPreconditionError(`container ${record.id} is not running`);
+    }
+    if (command.length === 0) throw new InvalidArgumentError('ExecSync needs a command');
+    const handler = this.handlerOf(record);
+    const result = await execSync({
+      runtime: { path: handler.path, args: ['--root', handler.root] },
+      id: record.id,
+      runroot: record.runDir,
+      command,
+      timeoutSeconds: timeoutSeconds > 0 ? timeoutSeconds : undefined,
+      maxOutputBytes: EXEC_SYNC_MAX_OUTPUT,
+    });
+    if (result.timedOut) {
+      // The kubelet tells a timed-out probe from a failed one by this status code.
+      throw new DeadlineExceededError(
+        `command ${JSON.stringify(command)} timed out after ${timeoutSeconds}s`,
+      );
+    }
+    return { stdout: result.stdout, stderr: result.stderr, exitCode: result.exitCode };
+  }
+
+  /** The containers of a pod. */
+  ofPod(podId: string): ContainerRecord[] {
+    return this.store.all().filter((record) => record.podId === podId);
+  }
+
+  /** Whether a container uses the image (such an image may not be removed). */
+  usesImage(imageId: string): boolean {
+    return this.store.all().some((record) => record.imageId === imageId);
+  }
+
+  /** PodContainers: the pod stops, so do its containers, at once (the kubelet stopped them gracefully before). */
+  async stopAll(podId: string): Promise<void> {
+    await Promise.all(this.ofPod(podId).map((record) => this.stop(record.id, 0)));
+  }
+
+  async removeAll(podId: string): Promise<void> {
+    await Promise.all(this.ofPod(podId).map((record) => this.remove(record.id)));
+  }
+
+  private async onExit(exit: ExitRecord): Promise<void> {
+    const record = this.store.find(exit.id);
+    if (!record || record.id !== exit.id) return;
+    if (!record.finishedAt) await this.recordExit(record, exit);
+    for (const wake of this.exitWaiters.get(record.id)?.splice(0) ?? []) wake();
+  }
+
+  private async recordExit(record: ContainerRecord, exit: ExitRecord): Promise<void> {
+    record.finishedAt = exitTimeNanos(exit.exitedAt);
+    record.startedAt ??= record.finishedAt;
+    record.exitCode = exit.exitCode;
+    record.reason = exit.oomKilled ? 'OOMKilled' : exit.exitCode === 0 ? 'Completed' : 'Error';
+    record.message = exit.signal ? `killed by signal ${exit.signal}` : '';
+    await this.store.save(record);
+    this.logger.info('container exited', { id: record.id, exit_code: exit.exitCode, reason: record.reason });
+  }
+
+  private async markLost(record: ContainerRecord): Promise<void> {
+    record.finishedAt = nowNanos();
+    record.startedAt ??= record.finishedAt;
+    record.exitCode = 255;
+    record.reason = 'Unknown';
+    record.message = 'the container monitor is gone and left no exit status';
+    await this.store.save(record);
+    this.logger.warn('container lost', { id: record.id });
+  }
+
+  /** Resolves when the container's exit has been recorded. */
+  private exitOf(id: string): Promise<void> {
+    return new Promise((resolve) => {
+      if (this.store.find(id)?.finishedAt) return resolve();
+      const waiters = this.exitWaiters.get(id) ?? [];
+      waiters.push(resolve);
+      this.exitWaiters.set(id, waiters);
+      // The exit may have landed between the check above and now.
+      if (this.store.find(id)?.finishedAt) resolve();
+    });
+  }
+
+  private pidNamespaceOf(targetId: string, sandbox: SandboxRecord): string {
+    const target = this.store.find(targetId);
+    if (!target || target.podId !== sandbox.id) {
+      throw new NotFoundError(`target container "${targetId}" not found in pod ${sandbox.id}`);
+    }
+    if (containerState(target) !== 'CONTAINER_RUNNING') {
+      throw new FailedPreconditionError(`target container ${target.id} is not running`);
+    }
+    return `/proc/${target.pid}/ns/pid`;
+  }
+
+  private hostFeatures(): HostFeatures {
+    this.features ??= probeHostFeatures({ runtimeSupportsRro: false });
+    return this.features;
+  }
+
+  private handlerOf(record: ContainerRecord) {
+    const handler = this.config.runtimes[record.runtimeHandler];
+    if (!handler) {
+      throw new FailedPreconditionError(
+        `container ${record.id} uses runtime handler "${record.runtimeHandler}", which is no longer configured`,
+      );
+    }
+    return handler;
+  }
+
+  private runtimeOf(record: ContainerRecord): OciRuntimeCli {
+    return new OciRuntimeCli(record.runtimeHandler, this.handlerOf(record));
+  }
+}
+
+/** Runs `body` with a descriptor appending to `file` (the monitor's diagnostics), closed afterwards. */
+async function withFileDescriptor<T>(file: string, body: (fd: number) => Promise<T>): Promise<T> {
+  const fd = openSync(file, 'a', 0o600);
+  try {
+    return await body(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** The host path of a container's CRI log: the pod's log directory plus the container's log_path. */
+function logPathOf(sandbox: SandboxRecord, config: ContainerConfig__Output): string {
+  if (!sandbox.config.log_directory || !config.log_path) return '';
+  const resolved = path.resolve(sandbox.config.log_directory, config.log_path);
+  if (!resolved.startsWith(path.resolve(sandbox.config.log_directory) + path.sep)) {
+    throw new InvalidArgumentError(`log_path "${config.log_path}" leaves the pod's log directory`);
+  }
+  return resolved;
+}
+
+/** The CRI stop_signal, else the image's StopSignal, else SIGTERM; as a signal name. */
+function stopSignalOf(config: ContainerConfig__Output, imageSignal: string | undefined): string {
+  if (config.stop_signal && config.stop_signal !== 'SIGNAL_RUNTIME_DEFAULT') {
+    return config.stop_signal
+      .replace(/^SIGNAL_/, '')
+      .replace(/^SIGRTMINPLUS(\d+)$/, 'SIGRTMIN+$1')
+      .replace(/^SIGRTMAXMINUS(\d+)$/, 'SIGRTMAX-$1');
+  }
+  if (imageSignal)
+    return /^\d+$/.test(imageSignal) ? imageSignal : imageSignal.toUpperCase().replace(/^(?!SIG)/, 'SIG');
+  return 'SIGTERM';
+}
+
+function stateWord(record: ContainerRecord): string {
+  return containerState(record).replace('CONTAINER_', '').toLowerCase();
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** The monitor's RFC 3339 exit time as CRI nanoseconds. */
+function exitTimeNanos(exitedAt: string): string {
+  const match = /^(.*?)(?:\.(\d+))?(Z|[+-]\d\d:\d\d)$/.exec(exitedAt);
+  const ms = Date.parse(exitedAt);
+  if (!match || Number.isNaN(ms)) return nowNanos();
+  const seconds = BigInt(Math.floor(Date.parse(`${match[1]}${match[3]}`) / 1000));
+  const fraction = BigInt((match[2] ?? '').padEnd(9, '0').slice(0, 9) || '0');
+  return (seconds * 1_000_000_000n + fraction).toString();
+}
+
+function withTimeout(promise: Promise<void>, ms: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => resolve(false), ms);
+    void promise.then(() => {
+      clearTimeout(timer);
+      resolve(true);
+    });
+  });
+}

@@ -1,0 +1,69 @@
+import type { ContainerConfig__Output } from '../api/generated/runtime/v1/ContainerConfig';
+import type { LinuxContainerResources__Output } from '../api/generated/runtime/v1/LinuxContainerResources';
+
+/** A ContainerConfig as stored: env values (bytes on the wire) kept as UTF-8 text. */
+export type StoredContainerConfig = Omit<ContainerConfig__Output, 'envs'> & {
+  envs: Array<{ key: string; value: string }>;
+};
+
+/**
+ * A container as berth keeps it on disk (`<root>/containers/<id>/container.json`). Its state is
+ * derived from the timestamps, never stored:
+ *
+ *   CreateContainer ──► CREATED ──StartContainer──► RUNNING ──process exits──► EXITED ──RemoveContainer──► (gone)
+ *                          └──────────────── killed before start ───────────────┘
+ *
+ * The monitor writes the exit (code, signal, OOM, time) into its exit record; the daemon folds
+ * it into this record when it sees it, also after a restart.
+ */
+export interface ContainerRecord {
+  version: 1;
+  id: string;
+  podId: string;
+  config: StoredContainerConfig;
+  /** The image's ID (config digest), its digested reference, and the name the kubelet used. */
+  imageId: string;
+  imageRef: string;
+  imageName: string;
+  runtimeHandler: string;
+  /** Nanoseconds since the epoch, as decimal strings (CRI int64). */
+  createdAt: string;
+  startedAt?: string;
+  finishedAt?: string;
+  exitCode?: number;
+  reason?: string;
+  message?: string;
+  /** The container's first process and its monitor, on the host. */
+  pid: number;
+  monitorPid: number;
+  /** The signal StopContainer sends first (name, e.g. SIGTERM). */
+  stopSignal: string;
+  user: { uid: number; gid: number; additionalGids: number[] };
+  cgroupsPath: string;
+  /** Resources last applied (CreateContainer or UpdateContainerResources). */
+  resources?: LinuxContainerResources__Output | null;
+  /** Host path of the CRI log, or '' when the pod keeps none. */
+  logPath: string;
+  /** Volatile: the bundle (config.json, rootfs mount point) and the monitor's runroot. */
+  bundleDir: string;
+  runDir: string;
+  /** Persistent: the container's writable layer. */
+  upperDir: string;
+  workDir: string;
+}
+
+export type ContainerStateName = 'CONTAINER_CREATED' | 'CONTAINER_RUNNING' | 'CONTAINER_EXITED';
+
+export function containerState(record: ContainerRecord): ContainerStateName {
+  if (record.finishedAt) return 'CONTAINER_EXITED';
+  if (record.startedAt) return 'CONTAINER_RUNNING';
+  return 'CONTAINER_CREATED';
+}
+
+/** The kubelet's identity of a container in its pod: two containers may never share it. */
+export function containerName(
+  podId: string,
+  config: { metadata: ContainerConfig__Output['metadata'] },
+): string {
+  return `${podId}_${config.metadata!.name}_${config.metadata!.attempt}`;
+}
