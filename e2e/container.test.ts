@@ -1,31 +1,14 @@
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { status as grpcStatus } from '@grpc/grpc-js';
 import type { ContainerConfig } from '../api/generated/runtime/v1/ContainerConfig';
-import type { PodSandboxConfig } from '../api/generated/runtime/v1/PodSandboxConfig';
-import { mountsUnder, removeCgroups } from '../common/testing/kernel';
-import { startRegistry, type TestRegistry } from '../image/test-registry';
-import { TestBridgeNetwork } from '../network/test-support/test-network';
+import { mountsUnder } from '../common/testing/kernel';
 import { connectCri } from './cri-client';
-import { spawnDaemon, TestDaemon } from './harness';
-import { pushBusybox } from './test-images';
-
-const CGROUP_PARENT = `/berth-e2e-ctr-${process.pid}`;
-
-async function eventually<T>(read: () => Promise<T>, accept: (value: T) => boolean, ms = 10_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  let value = await read();
-  while (!accept(value) && Date.now() < deadline) {
-    await new Promise((resolve) => setTimeout(resolve, 50));
-    value = await read();
-  }
-  return value;
-}
+import { spawnDaemon, type TestDaemon } from './harness';
+import { eventually, PodFixture } from './pod-fixture';
 
 describe('containers over CRI', () => {
-  let registry: TestRegistry;
-  let network: TestBridgeNetwork;
+  let fixture: PodFixture;
   let daemon: TestDaemon;
   let image: string;
   let entrypointImage: string;
@@ -33,76 +16,34 @@ describe('containers over CRI', () => {
   let podId: string;
   let podCount = 0;
 
-  const podConfig = (name: string): PodSandboxConfig => ({
-    metadata: { name, namespace: 'e2e', uid: `uid-${name}`, attempt: 0 },
-    hostname: name,
-    log_directory: path.join(logDir, name),
-    linux: {
-      cgroup_parent: CGROUP_PARENT,
-      security_context: { namespace_options: { network: 'POD', pid: 'CONTAINER', ipc: 'POD' } },
-    },
-  });
-
-  const containerConfig = (
-    name: string,
-    command: string[],
-    extra: Partial<ContainerConfig> = {},
-  ): ContainerConfig => ({
-    metadata: { name, attempt: 0 },
-    image: { image },
-    command,
-    log_path: `${name}.log`,
-    labels: { container: name },
-    // As the kubelet sends it for a pod without shareProcessNamespace.
-    linux: { resources: {}, security_context: { namespace_options: { pid: 'CONTAINER' } } },
-    ...extra,
-  });
+  const containerConfig = (name: string, command: string[], extra: Partial<ContainerConfig> = {}) =>
+    fixture.containerConfig(name, command, extra);
 
   /** Creates and starts a container in the shared pod; returns its ID. */
-  async function run(name: string, command: string[], extra: Partial<ContainerConfig> = {}): Promise<string> {
-    const { container_id } = await daemon.client.runtime.CreateContainer({
-      pod_sandbox_id: podId,
-      config: containerConfig(name, command, extra),
-      sandbox_config: podConfig('main'),
-    });
-    await daemon.client.runtime.StartContainer({ container_id });
-    return container_id;
-  }
+  const run = (name: string, command: string[], extra: Partial<ContainerConfig> = {}): Promise<string> =>
+    fixture.run(podId, name, command, extra);
 
-  const statusOf = async (id: string) =>
-    (await daemon.client.runtime.ContainerStatus({ container_id: id })).status!;
+  const statusOf = (id: string) => fixture.status(id);
 
   beforeAll(async () => {
-    logDir = fs.mkdtempSync(path.join(os.tmpdir(), 'berth-e2e-logs-'));
-    registry = await startRegistry();
-    image = await pushBusybox(registry, 'e2e/busybox', 'latest');
-    entrypointImage = await pushBusybox(registry, 'e2e/entry', 'v1', {
-      Entrypoint: ['/bin/echo', 'from-entrypoint'],
-      Cmd: ['default-arg'],
-      Env: ['PATH=/bin', 'FROM_IMAGE=yes'],
-      WorkingDir: '/tmp',
+    fixture = await PodFixture.start('ctr', {
+      entry: {
+        config: {
+          Entrypoint: ['/bin/echo', 'from-entrypoint'],
+          Cmd: ['default-arg'],
+          Env: ['PATH=/bin', 'FROM_IMAGE=yes'],
+          WorkingDir: '/tmp',
+        },
+      },
     });
-    network = await TestBridgeNetwork.create(fs.mkdtempSync(path.join(os.tmpdir(), 'berth-e2e-ipam-')));
-    daemon = await TestDaemon.start({ config: { cni: { bin_dirs: ['/usr/lib/cni'] } } });
-    await network.writeConflist(path.join(daemon.dir, 'cni', 'net.d'));
-    for (const ref of [image, entrypointImage])
-      await daemon.client.image.PullImage({ image: { image: ref } });
-    podId = (await daemon.client.runtime.RunPodSandbox({ config: podConfig('main') })).pod_sandbox_id;
+    daemon = fixture.daemon;
+    image = fixture.images.busybox;
+    entrypointImage = fixture.images.entry;
+    logDir = fixture.logDir;
+    podId = await fixture.runPod('main');
   }, 120_000);
 
-  afterAll(async () => {
-    if (daemon) {
-      const pods = await daemon.client.runtime.ListPodSandbox({}).catch(() => ({ items: [] }));
-      for (const pod of pods.items) {
-        await daemon.client.runtime.RemovePodSandbox({ pod_sandbox_id: pod.id }).catch(() => undefined);
-      }
-      await daemon.stop();
-    }
-    await network?.destroy();
-    await registry?.stop();
-    removeCgroups(CGROUP_PARENT);
-    fs.rmSync(logDir, { recursive: true, force: true });
-  });
+  afterAll(() => fixture?.close());
 
   test('a container runs, logs in the CRI format, answers ExecSync, stops and is removed', async () => {
     const id = await run('web', ['sh', '-c', 'echo hello; echo oops >&2; exec sleep 3600']);

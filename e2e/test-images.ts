@@ -30,14 +30,20 @@ export function busyboxLayer(): Promise<BuiltLayer> {
   return busybox;
 }
 
-/** Pushes a busybox image with the given run config; returns its reference (`host/repo:tag`). */
+/**
+ * Pushes a busybox image with the given run config and, when `files` are given, a second layer
+ * holding them (to replace /etc/passwd, say); returns its reference (`host/repo:tag`).
+ */
 export async function pushBusybox(
   registry: TestRegistry,
   repo: string,
   tag: string,
   config: Record<string, unknown> = {},
+  files: TarEntry[] = [],
 ): Promise<string> {
-  const image = buildImage([await busyboxLayer()], { config });
+  const layers = [await busyboxLayer()];
+  if (files.length > 0) layers.push(await buildLayer(files));
+  const image = buildImage(layers, { config });
   await pushImage(registry.url, repo, tag, image);
   return `${registry.host}/${repo}:${tag}`;
 }
