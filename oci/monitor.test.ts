@@ -579,6 +579,48 @@ describe.each(RUNTIMES.filter((r) => !r.skip))('berth-monitor with $name', (rt: 
     expect(procStat(c.containerPid)?.comm).toBe('sleep');
   });
 
+  (rt.canExec ? test : test.skip)(
+    'an exec session with --attach-fd: its client sees all output of a short command and feeds stdin',
+    async () => {
+      const c = await create(shSpec('exec sleep 1000'));
+      start(c);
+      const processFile = path.join(work, `process-${c.id}-attached.json`);
+      fs.writeFileSync(
+        processFile,
+        JSON.stringify({
+          terminal: false,
+          user: { uid: 0, gid: 0 },
+          args: ['sh', '-c', 'echo first; read line; echo "got $line"; echo err >&2; exit 2'],
+          env: ['PATH=/bin'],
+          cwd: '/',
+        }),
+      );
+      const session = `${c.id}-attached`;
+      const started = await startMonitor({
+        runtime: runtime(),
+        id: c.id,
+        execProcess: processFile,
+        exitName: session,
+        runroot: path.join(work, 'run', session),
+        logPath: '/dev/null',
+        exitDir,
+        stdin: true,
+        attachSocket: true,
+      });
+      cleanups.push(() => killPid(started.monitorPid));
+      // 'first' is written before anyone could connect to attach.sock; the inherited client has it.
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      const seen = { stdout: '', stderr: '' };
+      const s = started.attach!;
+      s.onOutput((stream, d) => (seen[stream] += d.toString()));
+      s.writeStdin('line\n');
+      await s.closed;
+      expect(seen).toEqual({ stdout: 'first\ngot line\n', stderr: 'err\n' });
+      const record = await waitFor('the exec exit record', () => readExitRecord(exitDir, session));
+      expect(record.exitCode).toBe(2);
+    },
+  );
+
   test('keeps the container running when the log disk is full', async () => {
     const full = path.join(work, `full-${++seq}`);
     fs.mkdirSync(full);

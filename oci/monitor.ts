@@ -59,6 +59,9 @@ export interface MonitorOptions {
   tty?: boolean;
   /** A descriptor for the monitor's own diagnostics; they are discarded without one. */
   stderrFd?: number;
+  /** Hands the monitor one end of a socket pair as its first attach client (`--attach-fd`),
+   * before the runtime runs, so no output escapes it; MonitorStarted.attach is the other end. */
+  attachSocket?: boolean;
   /** How long to wait for the outcome of `runtime create`. */
   timeoutMs?: number;
   binary?: string;
@@ -89,6 +92,8 @@ export function liveMonitorPid(runroot: string): number | undefined {
 export interface MonitorStarted {
   containerPid: number;
   monitorPid: number;
+  /** With attachSocket: the session on the monitor's first attach client. */
+  attach?: AttachSession;
 }
 
 /** A failed `runtime create`: the message carries the runtime's own error text. */
@@ -113,6 +118,7 @@ export function monitorArgs(o: MonitorOptions): string[] {
   if (o.stdin) args.push('--stdin');
   if (o.stdinOnce) args.push('--stdin-once');
   if (o.tty) args.push('--tty');
+  if (o.attachSocket) args.push('--attach-fd', '4');
   return args;
 }
 
@@ -123,15 +129,19 @@ export function monitorArgs(o: MonitorOptions): string[] {
  */
 export function startMonitor(o: MonitorOptions): Promise<MonitorStarted> {
   const child = spawn(o.binary ?? monitorBinary(), monitorArgs(o), {
-    stdio: ['ignore', 'ignore', o.stderrFd ?? 'ignore', 'pipe'],
+    // libuv makes each 'pipe' a unix socket pair: fd 3 for sync, fd 4 for the attach client.
+    stdio: ['ignore', 'ignore', o.stderrFd ?? 'ignore', 'pipe', ...(o.attachSocket ? ['pipe' as const] : [])],
     detached: true,
   });
   child.unref();
   const sync = child.stdio[3] as net.Socket;
+  const attachSock = o.attachSocket ? (child.stdio[4] as net.Socket) : undefined;
+  const attach = attachSock && AttachSession.fromSocket(attachSock);
   return new Promise<MonitorStarted>((resolve, reject) => {
     const chunks: Buffer[] = [];
     const timer = setTimeout(() => {
       sync.destroy();
+      attachSock?.destroy();
       reject(
         new DeadlineExceededError(
           `berth-monitor for ${o.id} did not report within ${o.timeoutMs ?? 60000} ms`,
@@ -140,6 +150,7 @@ export function startMonitor(o: MonitorOptions): Promise<MonitorStarted> {
     }, o.timeoutMs ?? 60000);
     child.on('error', (e) => {
       clearTimeout(timer);
+      attachSock?.destroy();
       reject(new InternalError(`start berth-monitor: ${e.message}`, { cause: e }));
     });
     sync.on('data', (c: Buffer) => chunks.push(c));
@@ -147,8 +158,9 @@ export function startMonitor(o: MonitorOptions): Promise<MonitorStarted> {
     sync.on('close', () => {
       clearTimeout(timer);
       try {
-        resolve(parseSyncMessage(Buffer.concat(chunks).toString('utf8'), o.id));
+        resolve({ ...parseSyncMessage(Buffer.concat(chunks).toString('utf8'), o.id), attach });
       } catch (e) {
+        attachSock?.destroy();
         reject(e);
       }
     });
@@ -230,33 +242,55 @@ export class FrameDecoder {
   }
 }
 
+type OutputSink = (stream: StreamName, data: Buffer) => void;
+
 /** One attach session: output arrives through onOutput, stdin and resizes go the other way. */
 export class AttachSession {
   /** Resolves when the monitor closed the session (the container exited) or close() was called. */
   readonly closed: Promise<void>;
+  /** Output that came before anyone listened (a session made by startMonitor). */
+  private early: { stream: StreamName; data: Buffer }[] = [];
 
-  private constructor(private readonly sock: net.Socket) {
+  private constructor(
+    private readonly sock: net.Socket,
+    private sink?: OutputSink,
+  ) {
     this.closed = new Promise((resolve) => sock.on('close', () => resolve()));
+    // Read from the start: node resumes an unread child stdio stream when the child exits,
+    // which the monitor's starter does at once, and bytes read with no listener are lost.
+    const decoder = new FrameDecoder();
+    sock.on('data', (chunk: Buffer) => {
+      for (const f of decoder.push(chunk)) {
+        if (this.sink) this.sink(f.stream, f.data);
+        else this.early.push(f);
+      }
+    });
   }
 
-  static connect(
-    runroot: string,
-    onOutput: (stream: StreamName, data: Buffer) => void,
-  ): Promise<AttachSession> {
+  static connect(runroot: string, onOutput: OutputSink): Promise<AttachSession> {
     return new Promise((resolve, reject) => {
       const sock = net.connect(monitorPaths(runroot).attach);
-      const decoder = new FrameDecoder();
-      sock.on('data', (chunk: Buffer) => {
-        for (const f of decoder.push(chunk)) onOutput(f.stream, f.data);
-      });
+      const session = new AttachSession(sock, onOutput);
       sock.once('error', (e) =>
         reject(new FailedPreconditionError(`cannot attach to the container in ${runroot}: ${e.message}`)),
       );
       sock.once('connect', () => {
         sock.on('error', () => {});
-        resolve(new AttachSession(sock));
+        resolve(session);
       });
     });
+  }
+
+  /** A session over the monitor's inherited client socket; output waits for onOutput. */
+  static fromSocket(sock: net.Socket): AttachSession {
+    sock.on('error', () => {});
+    return new AttachSession(sock);
+  }
+
+  /** Sets where output goes; what arrived before is delivered first. */
+  onOutput(sink: OutputSink): void {
+    this.sink = sink;
+    for (const f of this.early.splice(0)) sink(f.stream, f.data);
   }
 
   writeStdin(data: Buffer | string): void {

@@ -7,6 +7,7 @@
  * monitor to client: 1 stdout, 2 stderr. A client that cannot take a frame at once (its socket
  * buffer is full) is disconnected rather than allowed to stall the container's output. */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -56,36 +57,59 @@ attach_listen (struct monitor *m, const char *path, err_t *err)
   return epoll_watch (m, &m->attach_listen, EPOLLIN) < 0 ? make_error (err, errno, "epoll attach socket") : 0;
 }
 
+/* Takes ownership of fd, a connected non-blocking stream socket, as a new client; on failure
+ * fd is closed. */
+static int
+client_add (struct monitor *m, int fd, err_t *err)
+{
+  struct attach_client *c = calloc (1, sizeof (*c));
+
+  if (c == NULL)
+    {
+      close (fd);
+      return make_error (err, ENOMEM, "attach client");
+    }
+  c->watch.kind = WATCH_ATTACH_CLIENT;
+  c->watch.fd = fd;
+  c->watch.owner = c;
+  /* While stdin data waits, new clients wait too (see struct monitor). */
+  c->paused = m->stdin_pending_len > 0;
+  if (epoll_watch (m, &c->watch, c->paused ? 0 : EPOLLIN) < 0)
+    {
+      int saved = errno;
+      close (fd);
+      free (c);
+      return make_error (err, saved, "epoll attach client");
+    }
+  c->next = m->clients;
+  m->clients = c;
+  return 0;
+}
+
 void
 attach_accept (struct monitor *m)
 {
   for (;;)
     {
-      struct attach_client *c;
       int fd = accept4 (m->attach_listen.fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 
       if (fd < 0)
         return;
-      c = calloc (1, sizeof (*c));
-      if (c == NULL)
-        {
-          close (fd);
-          return;
-        }
-      c->watch.kind = WATCH_ATTACH_CLIENT;
-      c->watch.fd = fd;
-      c->watch.owner = c;
-      /* While stdin data waits, new clients wait too (see struct monitor). */
-      c->paused = m->stdin_pending_len > 0;
-      if (epoll_watch (m, &c->watch, c->paused ? 0 : EPOLLIN) < 0)
-        {
-          close (fd);
-          free (c);
-          continue;
-        }
-      c->next = m->clients;
-      m->clients = c;
+      /* A client that cannot be added is dropped; the others go on. */
+      (void) client_add (m, fd, NULL);
     }
+}
+
+int
+attach_add_client (struct monitor *m, int fd, err_t *err)
+{
+  int ret;
+
+  if (fcntl (fd, F_SETFD, FD_CLOEXEC) < 0)
+    return make_error (err, errno, "--attach-fd %d", fd);
+  if ((ret = mon_set_nonblock (fd, true, err)) < 0)
+    return ret;
+  return client_add (m, fd, err);
 }
 
 static void

@@ -32,6 +32,7 @@ usage (FILE *out)
   fprintf (out, "usage: " PROG " --runtime PATH [--runtime-arg ARG]... --id ID --bundle DIR --runroot DIR\n"
                 "         --log-path FILE [--log-max-line N] --exit-dir DIR [--sync-fd N]\n"
                 "         [--stdin [--stdin-once]] [--tty] [--no-detach] [--exec-process FILE [--exit-name NAME]]\n"
+                "         [--attach-fd N]\n"
                 "       " PROG " exec-sync --runtime PATH [--runtime-arg ARG]... --id ID --runroot DIR\n"
                 "         [--timeout SECONDS] [--max-output BYTES] (--process FILE | -- ARGS...)\n"
                 "       " PROG " --version\n");
@@ -58,6 +59,7 @@ enum
   OPT_VERSION,
   OPT_EXEC_PROCESS,
   OPT_EXIT_NAME,
+  OPT_ATTACH_FD,
 };
 
 static const struct option long_options[] = {
@@ -80,6 +82,7 @@ static const struct option long_options[] = {
   { "version", no_argument, NULL, OPT_VERSION },
   { "exec-process", required_argument, NULL, OPT_EXEC_PROCESS },
   { "exit-name", required_argument, NULL, OPT_EXIT_NAME },
+  { "attach-fd", required_argument, NULL, OPT_ATTACH_FD },
   { NULL, 0, NULL, 0 },
 };
 
@@ -116,6 +119,7 @@ parse_args (int argc, char **argv, bool exec_sync, struct options *o, err_t *err
 
   memset (o, 0, sizeof (*o));
   o->sync_fd = -1;
+  o->attach_fd = -1;
   o->log_max_line = LOG_MAX_LINE_LIMIT;
   o->max_output = 16 << 20;
   opterr = 0;
@@ -192,6 +196,13 @@ parse_args (int argc, char **argv, bool exec_sync, struct options *o, err_t *err
         case OPT_EXIT_NAME:
           o->exit_name = optarg;
           break;
+        case OPT_ATTACH_FD:
+          if ((ret = parse_size ("attach-fd", optarg, INT_MAX, &v, err)) < 0)
+            return ret;
+          if (v < 3)
+            return make_error (err, 0, "--attach-fd must be 3 or more");
+          o->attach_fd = (int) v;
+          break;
         default:
           return make_error (err, 0, "unknown or incomplete option `%s`", argv[optind - 1]);
         }
@@ -212,6 +223,8 @@ parse_args (int argc, char **argv, bool exec_sync, struct options *o, err_t *err
     return make_error (err, 0, "unexpected argument `%s`", argv[optind]);
   if (o->stdin_once && !o->stdin)
     return make_error (err, 0, "--stdin-once needs --stdin");
+  if (o->attach_fd >= 0 && o->attach_fd == o->sync_fd)
+    return make_error (err, 0, "--attach-fd and --sync-fd must differ");
   if (o->exit_name == NULL)
     o->exit_name = o->id;
   if (o->exit_name[0] == '\0' || o->exit_name[0] == '.' || strchr (o->exit_name, '/'))
@@ -307,16 +320,25 @@ ensure_std_fds (void)
 /* Closes every descriptor the starter left open but keep: the monitor lives as long as the
  * container, and must not hold the daemon's sockets or pipes open all that time. */
 static void
-close_inherited (int keep)
+close_inherited (int keep_a, int keep_b)
 {
-  if (keep < 3)
+  int lo = keep_a < keep_b ? keep_a : keep_b, hi = keep_a < keep_b ? keep_b : keep_a;
+  unsigned from = 3;
+
+  /* Close every gap between the kept descriptors (those below 3 are stdio, always kept). */
+  if (lo >= 3)
     {
-      close_range (3, ~0U, 0);
-      return;
+      if ((unsigned) lo > from)
+        close_range (from, (unsigned) lo - 1, 0);
+      from = (unsigned) lo + 1;
     }
-  if (keep > 3)
-    close_range (3, (unsigned) keep - 1, 0);
-  close_range ((unsigned) keep + 1, ~0U, 0);
+  if (hi >= 3 && hi != lo)
+    {
+      if ((unsigned) hi > from)
+        close_range (from, (unsigned) hi - 1, 0);
+      from = (unsigned) hi + 1;
+    }
+  close_range (from, ~0U, 0);
 }
 
 /* Own session, parent gone: a `kill -9` of the daemon, its process group or its terminal
@@ -645,7 +667,7 @@ main (int argc, char **argv)
           usage (stderr);
           return 2;
         }
-      close_inherited (-1);
+      close_inherited (-1, -1);
       return exec_sync_main (&opt);
     }
   if (parse_args (argc, argv, false, &opt, &err) < 0)
@@ -661,7 +683,7 @@ main (int argc, char **argv)
       return 2;
     }
   sync_fd = opt.sync_fd;
-  close_inherited (sync_fd);
+  close_inherited (sync_fd, opt.attach_fd);
   if (sync_fd >= 0 && fcntl (sync_fd, F_SETFD, FD_CLOEXEC) < 0)
     {
       make_error (&err, errno, "sync descriptor %d", sync_fd);
@@ -712,6 +734,7 @@ main (int argc, char **argv)
       || path_in (attach_path, sizeof (attach_path), opt.runroot, "attach.sock", &err) < 0
       || path_in (control_path, sizeof (control_path), opt.runroot, "ctl.sock", &err) < 0
       || attach_listen (&m, attach_path, &err) < 0 || control_listen (&m, control_path, &err) < 0
+      || (opt.attach_fd >= 0 && attach_add_client (&m, opt.attach_fd, &err) < 0)
       || setup_runtime_io (&opt, &io, &err) < 0)
     return fail (&sync_fd, &err);
   if (opt.tty && (console_listen = mon_listen_unix (console_path, &err)) < 0)

@@ -39,6 +39,9 @@ struct options
    * running container --id; the exit record is named --exit-name (default: the id). */
   const char *exec_process;
   const char *exit_name;
+  /* An inherited, connected stream socket that is an attach client from the start, before the
+   * runtime runs: no output of a short exec session can pass before its client is there. */
+  int attach_fd;
   /* exec-sync */
   double timeout;
   size_t max_output;
@@ -100,6 +103,7 @@ void epoll_unwatch (struct monitor *m, struct watch *w);
 /* attach.c */
 int attach_listen (struct monitor *m, const char *path, err_t *err);
 void attach_accept (struct monitor *m);
+int attach_add_client (struct monitor *m, int fd, err_t *err);
 void attach_client_ready (struct monitor *m, struct attach_client *c, uint32_t events);
 void attach_broadcast (struct monitor *m, enum log_stream stream, const char *buf, size_t len);
 void attach_stdin_writable (struct monitor *m);
