@@ -1,4 +1,4 @@
-import type { OciNamespace, OciSpec } from '../oci/spec-types';
+import type { OciNamespace, OciSeccomp, OciSpec } from '../oci/spec-types';
 import { OCI_VERSION } from '../oci/spec-types';
 import type { PinnedNamespaces } from './namespaces';
 
@@ -17,6 +17,8 @@ export interface PauseSpecInput {
   shmSource: string;
   user: { uid: number; gid: number; additionalGids: number[] };
   oomScoreAdj: number;
+  /** The pod's seccomp filter, if it asks for one. */
+  seccomp?: OciSeccomp;
   annotations: Record<string, string>;
 }
 
@@ -87,6 +89,7 @@ export function pauseSpec(input: PauseSpecInput): OciSpec {
     linux: {
       namespaces,
       cgroupsPath: input.cgroupsPath,
+      ...(input.seccomp ? { seccomp: input.seccomp } : {}),
       resources: { devices: [{ allow: false, access: 'rwm' }] },
       maskedPaths: [
         '/proc/acpi',

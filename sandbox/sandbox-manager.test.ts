@@ -172,6 +172,24 @@ describe.each(['berth', 'runc'])('SandboxManager with the %s runtime, host netwo
     await expect(manager.run(hostNet, '')).rejects.toThrow(/shares the host's net namespace/);
   });
 
+  test("the pod's seccomp profile confines the pause process; a missing Localhost profile is refused", async () => {
+    const confined = podConfig('seccomp');
+    confined.linux!.security_context!.seccomp = { profile_type: 'RuntimeDefault', localhost_ref: '' };
+    const record = await manager.run(confined, '');
+    expect(fs.readFileSync(`/proc/${record.pausePid}/status`, 'utf8')).toMatch(/^Seccomp:\s+2$/m);
+
+    const open = await manager.run(podConfig('unconfined'), '');
+    expect(fs.readFileSync(`/proc/${open.pausePid}/status`, 'utf8')).toMatch(/^Seccomp:\s+0$/m);
+
+    const missing = podConfig('missing-profile');
+    missing.linux!.security_context!.seccomp = {
+      profile_type: 'Localhost',
+      localhost_ref: '/nonexistent/profile.json',
+    };
+    await expect(manager.run(missing, '')).rejects.toThrow(/cannot read seccomp profile \/nonexistent/);
+    expect(manager.store.all()).toHaveLength(2);
+  });
+
   test('a second sandbox of the same pod attempt is refused, naming the first', async () => {
     const first = await manager.run(podConfig('dup'), '');
     await expect(manager.run(podConfig('dup'), '')).rejects.toThrow(AlreadyExistsError);

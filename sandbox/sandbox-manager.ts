@@ -14,6 +14,7 @@ import type { Config } from '../server/config';
 import type { Logger } from '../server/logger';
 import { bandwidthFromAnnotations } from '../network/pod-bandwidth';
 import { NamespacePinner } from './namespaces';
+import { pauseSeccomp } from './pause-seccomp';
 import { pauseSpec } from './pause-spec';
 import { mountShm, nodeHostname, writeHostname, writeHosts, writeResolvConf } from './pod-files';
 import type { PodNetwork, PodNetworkRequest, PodPortMapping } from './pod-network';
@@ -92,6 +93,7 @@ export class SandboxManager {
       ipc: !host.ipc,
       uts: !host.network,
     });
+    const seccomp = pauseSeccomp(security);
     const hostname = host.network ? nodeHostname() : config.hostname || metadata.name;
     if (!/^[A-Za-z0-9]([-A-Za-z0-9.]{0,62})?$/.test(hostname)) {
       throw new InvalidArgumentError(`pod hostname "${hostname}" is not a valid host name`);
@@ -154,6 +156,7 @@ export class SandboxManager {
           additionalGids: (security?.supplemental_groups ?? []).map(Number),
         },
         oomScoreAdj: restrictOomScoreAdj(PAUSE_OOM_SCORE_ADJ),
+        seccomp,
         annotations: { 'io.kubernetes.cri.container-type': 'sandbox', 'io.kubernetes.cri.sandbox-id': id },
       });
       const pidFile = path.join(runDir, 'pause.pid');
