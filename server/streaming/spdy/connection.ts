@@ -1,0 +1,311 @@
+/**
+ * A SPDY/3 session over an upgraded connection: streams opened by either side, SYN_REPLY, data
+ * with FIN half-close, RST_STREAM, PING and GOAWAY (SPDY Protocol Draft 3, section 2).
+ *
+ * Flow control: we send WINDOW_UPDATE for what we receive (section 2.6.8), so a peer that
+ * honours windows never stalls, but we do not hold back our own sends for the peer's window:
+ * the Go client of the Kubernetes tools (spdystream) never sends WINDOW_UPDATE, so a sender
+ * that waited for one would stop after the first 64 KiB. Our sends are bounded by the socket's
+ * own backpressure instead (SpdyStream is a Duplex whose writes complete when the socket took
+ * them).
+ */
+import { EventEmitter } from 'node:events';
+import type { Duplex as DuplexSocket } from 'node:stream';
+import { Duplex } from 'node:stream';
+import {
+  FLAG_FIN,
+  FrameReader,
+  FrameType,
+  RstStatus,
+  controlFrame,
+  dataFrame,
+  decodeHeaderBlock,
+  encodeHeaderBlock,
+  goAway,
+  ping,
+  rstStream,
+  synStreamPrefix,
+  type Frame,
+  type Headers,
+} from './frames';
+import { HeaderCompressor, HeaderDecompressor } from './header-compression';
+
+/** Data frames are cut to this size, so one stream cannot hold the connection for long. */
+const MAX_DATA_FRAME = 32 * 1024;
+
+export class SpdyStream extends Duplex {
+  /** Set once the peer answered our SYN_STREAM (client side). */
+  replied = false;
+  private finSent = false;
+  private finReceived = false;
+  private wasReset = false;
+
+  constructor(
+    private readonly conn: SpdyConnection,
+    readonly id: number,
+    readonly headers: Headers,
+  ) {
+    super({ allowHalfOpen: true });
+  }
+
+  /** Accepts a stream the peer opened (SYN_REPLY with no headers, as the Kubernetes server sends). */
+  reply(headers: Headers = {}): void {
+    this.conn.send(async (c) =>
+      controlFrame(
+        FrameType.SYN_REPLY,
+        0,
+        Buffer.concat([u32(this.id), await c.compress(encodeHeaderBlock(headers))]),
+      ),
+    );
+  }
+
+  /** Abandons the stream in both directions (RST_STREAM). */
+  reset(status: number = RstStatus.CANCEL): void {
+    if (!this.wasReset && !(this.finSent && this.finReceived))
+      this.conn.send(() => rstStream(this.id, status));
+    this.onReset();
+  }
+
+  override _read(): void {
+    // Data is pushed as frames arrive; see the note on flow control above.
+  }
+
+  override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
+    if (this.wasReset) return callback(new Error(`SPDY stream ${this.id} was reset`));
+    const frames: Buffer[] = [];
+    for (let off = 0; off < chunk.length; off += MAX_DATA_FRAME)
+      frames.push(dataFrame(this.id, chunk.subarray(off, off + MAX_DATA_FRAME)));
+    this.conn.send(() => Buffer.concat(frames)).then(() => callback(), callback);
+  }
+
+  override _final(callback: (error?: Error | null) => void): void {
+    if (this.wasReset || this.finSent) return callback();
+    this.finSent = true;
+    this.conn
+      .send(() => dataFrame(this.id, Buffer.alloc(0), FLAG_FIN))
+      .then(() => {
+        this.maybeDone();
+        callback();
+      }, callback);
+  }
+
+  override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
+    if (!this.finSent || !this.finReceived) this.reset();
+    callback(error);
+  }
+
+  /** @internal */
+  onData(data: Buffer, fin: boolean): void {
+    if (this.finReceived || this.wasReset) return;
+    if (data.length > 0) this.push(data);
+    if (fin) this.onFin();
+  }
+
+  /** @internal */
+  onFin(): void {
+    if (this.finReceived) return;
+    this.finReceived = true;
+    this.push(null);
+    this.maybeDone();
+  }
+
+  /** @internal */
+  onReset(): void {
+    if (this.wasReset) return;
+    this.wasReset = true;
+    this.conn.forget(this.id);
+    if (!this.finReceived) {
+      this.finReceived = true;
+      this.push(null);
+    }
+    this.emit('reset');
+    if (!this.destroyed) this.destroy();
+  }
+
+  private maybeDone(): void {
+    if (this.finSent && this.finReceived) this.conn.forget(this.id);
+  }
+}
+
+interface Codec {
+  compress(block: Buffer): Promise<Buffer>;
+}
+
+/**
+ * Events: 'stream' (SpdyStream) for each stream the peer opens; 'close' once the socket is gone.
+ */
+export class SpdyConnection extends EventEmitter {
+  readonly closed: Promise<void>;
+  private readonly reader = new FrameReader();
+  private readonly compressor = new HeaderCompressor();
+  private readonly decompressor = new HeaderDecompressor();
+  private readonly streams = new Map<number, SpdyStream>();
+  private nextStreamId: number;
+  private lastPeerStreamId = 0;
+  private readChain: Promise<void> = Promise.resolve();
+  private writeChain: Promise<void> = Promise.resolve();
+  private goneAway = false;
+  private isClosed = false;
+
+  constructor(
+    private readonly socket: DuplexSocket,
+    readonly role: 'server' | 'client',
+  ) {
+    super();
+    // Section 2.3.2: streams a client opens have odd ids, a server's even ids.
+    this.nextStreamId = role === 'client' ? 1 : 2;
+    this.closed = new Promise((resolve) => this.once('close', resolve));
+    socket.on('data', (chunk: Buffer) => this.onBytes(chunk));
+    socket.on('error', () => this.teardown());
+    socket.on('close', () => this.teardown());
+    socket.on('end', () => this.teardown());
+  }
+
+  get streamCount(): number {
+    return this.streams.size;
+  }
+
+  /** Opens a stream (client side of the Kubernetes protocols); 'reply' fires on SYN_REPLY. */
+  openStream(headers: Headers, fin = false): SpdyStream {
+    const id = this.nextStreamId;
+    this.nextStreamId += 2;
+    const stream = new SpdyStream(this, id, headers);
+    this.streams.set(id, stream);
+    this.send(async (c) =>
+      controlFrame(
+        FrameType.SYN_STREAM,
+        fin ? FLAG_FIN : 0,
+        Buffer.concat([synStreamPrefix(id), await c.compress(encodeHeaderBlock(headers))]),
+      ),
+    );
+    return stream;
+  }
+
+  /** Sends GOAWAY, resets what is still open, and closes the socket. Safe to call twice. */
+  async close(): Promise<void> {
+    if (!this.isClosed && !this.goneAway) {
+      this.goneAway = true;
+      await this.send(() => goAway(this.lastPeerStreamId)).catch(() => undefined);
+    }
+    for (const stream of [...this.streams.values()]) stream.reset();
+    await this.writeChain.catch(() => undefined);
+    this.socket.end();
+    const timer = setTimeout(() => this.socket.destroy(), 5000);
+    await this.closed;
+    clearTimeout(timer);
+  }
+
+  /** @internal Queues a frame; frames go out in the order queued, and header blocks are
+   * compressed in that order too. Resolves when the socket took the bytes. */
+  send(build: (codec: Codec) => Buffer | Promise<Buffer>): Promise<void> {
+    const result = this.writeChain.then(async () => {
+      if (this.isClosed) throw new Error('SPDY connection is closed');
+      const bytes = await build(this.compressor);
+      await new Promise<void>((resolve, reject) =>
+        this.socket.write(bytes, (err) => (err ? reject(err) : resolve())),
+      );
+    });
+    this.writeChain = result.catch(() => undefined);
+    return result;
+  }
+
+  /** @internal */
+  forget(id: number): void {
+    this.streams.delete(id);
+    if (this.streams.size === 0) this.emit('idle');
+  }
+
+  private onBytes(chunk: Buffer): void {
+    let frames: Frame[];
+    try {
+      frames = this.reader.push(chunk);
+    } catch {
+      this.socket.destroy();
+      return;
+    }
+    for (const frame of frames) {
+      this.readChain = this.readChain.then(() => this.handle(frame)).catch(() => this.socket.destroy());
+    }
+  }
+
+  private async handle(frame: Frame): Promise<void> {
+    if (this.isClosed) return;
+    if (frame.kind === 'data') {
+      const stream = this.streams.get(frame.streamId);
+      if (!stream) return;
+      if (frame.data.length > 0) {
+        const update = Buffer.alloc(8);
+        update.writeUInt32BE(frame.streamId, 0);
+        update.writeUInt32BE(frame.data.length, 4);
+        void this.send(() => controlFrame(FrameType.WINDOW_UPDATE, 0, update)).catch(() => undefined);
+      }
+      stream.onData(frame.data, (frame.flags & FLAG_FIN) !== 0);
+      return;
+    }
+    const p = frame.payload;
+    switch (frame.type) {
+      case FrameType.SYN_STREAM: {
+        const id = p.readUInt32BE(0) & 0x7fffffff;
+        const headers = decodeHeaderBlock(await this.decompressor.decompress(p.subarray(10)));
+        if (this.goneAway || id <= this.lastPeerStreamId || id % 2 === this.nextStreamId % 2) {
+          void this.send(() => rstStream(id, RstStatus.PROTOCOL_ERROR)).catch(() => undefined);
+          return;
+        }
+        this.lastPeerStreamId = id;
+        const stream = new SpdyStream(this, id, headers);
+        this.streams.set(id, stream);
+        if (frame.flags & FLAG_FIN) stream.onFin();
+        this.emit('stream', stream);
+        return;
+      }
+      case FrameType.SYN_REPLY:
+      case FrameType.HEADERS: {
+        const id = p.readUInt32BE(0) & 0x7fffffff;
+        // Always inflate: the zlib stream's state must follow every block.
+        await this.decompressor.decompress(p.subarray(4));
+        const stream = this.streams.get(id);
+        if (!stream) return;
+        if (frame.type === FrameType.SYN_REPLY && !stream.replied) {
+          stream.replied = true;
+          stream.emit('reply');
+        }
+        if (frame.flags & FLAG_FIN) stream.onFin();
+        return;
+      }
+      case FrameType.RST_STREAM:
+        this.streams.get(p.readUInt32BE(0) & 0x7fffffff)?.onReset();
+        return;
+      case FrameType.PING: {
+        const id = p.readUInt32BE(0);
+        // Section 2.6.5: answer the peer's pings (the other parity); ours come back to us.
+        if (id % 2 !== this.nextStreamId % 2) void this.send(() => ping(id)).catch(() => undefined);
+        return;
+      }
+      case FrameType.GOAWAY:
+        this.goneAway = true;
+        if (this.streams.size === 0) this.socket.end();
+        else this.once('idle', () => this.socket.end());
+        return;
+      default:
+        // SETTINGS, WINDOW_UPDATE and unknown types need no action (see the note above).
+        return;
+    }
+  }
+
+  private teardown(): void {
+    if (this.isClosed) return;
+    this.isClosed = true;
+    for (const stream of [...this.streams.values()]) stream.onReset();
+    this.streams.clear();
+    this.compressor.close();
+    this.decompressor.close();
+    this.socket.destroy();
+    this.emit('close');
+  }
+}
+
+function u32(value: number): Buffer {
+  const b = Buffer.alloc(4);
+  b.writeUInt32BE(value & 0x7fffffff, 0);
+  return b;
+}
