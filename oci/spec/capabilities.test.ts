@@ -1,6 +1,7 @@
 import { InvalidArgumentError } from '../../common/errors';
 import {
   allCapabilities,
+  capabilitiesOfMask,
   DEFAULT_CAPABILITIES,
   effectiveCapabilities,
   LINUX_CAPABILITIES,
@@ -126,4 +127,26 @@ describe('withCapabilities', () => {
     expect(spec.process.capabilities?.bounding).toEqual([...LINUX_CAPABILITIES]);
     expect(spec.process.capabilities?.effective).toHaveLength(41);
   });
+
+  test('privileged and ALL: only what the daemon holds (no CAP_SYS_RESOURCE here, say)', () => {
+    const held = LINUX_CAPABILITIES.filter((c) => c !== 'CAP_SYS_RESOURCE');
+    const features = { ...specInput().features, boundingCapabilities: held };
+    for (const sc of [{ privileged: true }, { capabilities: change(['ALL']) }]) {
+      const spec = emptySpec();
+      withCapabilities(spec, specInput({ config: containerConfig({}, sc), features }));
+      expect(spec.process.capabilities?.bounding).toEqual(held);
+    }
+  });
 });
+
+test('capabilitiesOfMask reads a CapBnd mask', () => {
+  expect(capabilitiesOfMask(0xa80425fbn)).toEqual([...DEFAULT_CAPABILITIES].sort(byNumber));
+  expect(capabilitiesOfMask(0x1fffeffffffn)).toEqual(
+    LINUX_CAPABILITIES.filter((c) => c !== 'CAP_SYS_RESOURCE'),
+  );
+});
+
+function byNumber(a: string, b: string): number {
+  const index = (c: string) => (LINUX_CAPABILITIES as readonly string[]).indexOf(c);
+  return index(a) - index(b);
+}

@@ -80,9 +80,20 @@ export function normalizeCapability(name: string): string {
   return full;
 }
 
-/** The capabilities this kernel has (up to /proc/sys/kernel/cap_last_cap). */
-export function allCapabilities(lastCap: number): string[] {
-  return LINUX_CAPABILITIES.slice(0, lastCap + 1);
+/**
+ * The capabilities this kernel has (up to /proc/sys/kernel/cap_last_cap) and, when `held` is
+ * given, the daemon holds: a runtime started by a daemon without, say, CAP_SYS_RESOURCE cannot
+ * grant it (capset(2) fails with EPERM), so "all" means the daemon's own set, as containerd's
+ * cap.Current() does.
+ */
+export function allCapabilities(lastCap: number, held?: readonly string[]): string[] {
+  const known = LINUX_CAPABILITIES.slice(0, lastCap + 1);
+  return held ? known.filter((c) => held.includes(c)) : known;
+}
+
+/** The capability names of a /proc/<pid>/status mask (CapBnd: 000001ffffffffff). */
+export function capabilitiesOfMask(mask: bigint): string[] {
+  return LINUX_CAPABILITIES.filter((_name, bit) => (mask >> BigInt(bit)) & 1n);
 }
 
 const isAll = (name: string): boolean => name.trim().toUpperCase() === 'ALL';
@@ -97,8 +108,9 @@ export function effectiveCapabilities(
   defaults: string[],
   change: Capability__Output | null | undefined,
   lastCap: number,
+  held?: readonly string[],
 ): { caps: string[]; ambient: string[] } {
-  const all = allCapabilities(lastCap);
+  const all = allCapabilities(lastCap, held);
   const add = change?.add_capabilities ?? [];
   const drop = change?.drop_capabilities ?? [];
   let caps = defaults.map(normalizeCapability);
@@ -129,10 +141,15 @@ export function capabilitySets(caps: string[], ambient: string[]): NonNullable<O
 export const withCapabilities: SpecOpt = (spec, { config, defaults, features }) => {
   const sc = config.linux?.security_context;
   if (sc?.privileged) {
-    const all = allCapabilities(features.lastCap);
+    const all = allCapabilities(features.lastCap, features.boundingCapabilities);
     spec.process.capabilities = capabilitySets(all, []);
     return;
   }
-  const { caps, ambient } = effectiveCapabilities(defaults.capabilities, sc?.capabilities, features.lastCap);
+  const { caps, ambient } = effectiveCapabilities(
+    defaults.capabilities,
+    sc?.capabilities,
+    features.lastCap,
+    features.boundingCapabilities,
+  );
   spec.process.capabilities = capabilitySets(caps, ambient);
 };

@@ -3,6 +3,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { InvalidArgumentError, NotFoundError } from '../../common/errors';
+import { capabilitiesOfMask } from './capabilities';
 import {
   listDevices,
   probeHostFeatures,
@@ -148,6 +149,8 @@ test('probeHostFeatures reads this host', () => {
   expect(features.arch).toBe(process.arch);
   expect(features.kernelRelease).toBe(os.release());
   expect(features.lastCap).toBeGreaterThanOrEqual(36);
+  const capBnd = /^CapBnd:\s*(\w+)$/m.exec(fs.readFileSync('/proc/self/status', 'utf8'))![1];
+  expect(features.boundingCapabilities).toEqual(capabilitiesOfMask(BigInt(`0x${capBnd}`)));
   expect(Number.isInteger(features.ownOomScoreAdj)).toBe(true);
   expect(probeHostFeatures({ runtimeSupportsRro: false }).recursiveReadOnlyMounts).toBe(false);
 });

@@ -8,6 +8,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { InvalidArgumentError, NotFoundError } from '../../common/errors';
 import type { OciLinuxDevice } from '../spec-types';
+import { capabilitiesOfMask } from './capabilities';
 import type { HostDevice, HostFeatures, SpecLookups } from './input';
 
 /** Largest /etc file of an image berth reads (passwd and group of real images are a few KiB). */
@@ -209,6 +210,13 @@ function readTrimmed(file: string): string | undefined {
   }
 }
 
+/** The capabilities in this process's bounding set (proc(5) CapBnd); undefined when unreadable. */
+export function ownBoundingCapabilities(): string[] | undefined {
+  const status = readTrimmed('/proc/self/status') ?? '';
+  const mask = /^CapBnd:\s*([0-9a-f]+)$/m.exec(status)?.[1];
+  return mask === undefined ? undefined : capabilitiesOfMask(BigInt(`0x${mask}`));
+}
+
 /**
  * The host's features. AppArmor counts only with a default profile to use (loading berth's own
  * is the daemon's job); recursive read-only mounts need the kernel (5.12, mount_setattr) and the
@@ -230,6 +238,7 @@ export function probeHostFeatures(options: {
     arch: process.arch,
     kernelRelease,
     lastCap: Number.parseInt(readTrimmed('/proc/sys/kernel/cap_last_cap') ?? '40', 10),
+    boundingCapabilities: ownBoundingCapabilities(),
     ownOomScoreAdj: Number.parseInt(readTrimmed('/proc/self/oom_score_adj') ?? '0', 10) || 0,
   };
 }

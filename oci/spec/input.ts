@@ -30,6 +30,11 @@ export interface HostFeatures {
   kernelRelease: string;
   /** Highest capability number the kernel knows (/proc/sys/kernel/cap_last_cap). */
   lastCap: number;
+  /**
+   * The daemon's own bounding set (CapBnd), when known: what its runtimes can grant at most, and
+   * what a privileged container or an added "ALL" gets.
+   */
+  boundingCapabilities?: string[];
   /** The daemon's own oom_score_adj, the lowest a container can be given without CAP_SYS_RESOURCE. */
   ownOomScoreAdj: number;
 }
