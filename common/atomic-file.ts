@@ -1,6 +1,9 @@
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 
+/** Tells apart the temp files of writes of one file that run at once in this process. */
+let tempSerial = 0;
+
 /**
  * Writes `data` to `file` so that a reader (or a daemon restarted after a crash) sees either the
  * old content or the new, never a torn file: write a temp file beside it, fsync it, rename it
@@ -8,7 +11,9 @@ import * as path from 'node:path';
  */
 export async function writeFileAtomic(file: string, data: string | Uint8Array, mode = 0o644): Promise<void> {
   const dir = path.dirname(file);
-  const tmp = path.join(dir, `.${path.basename(file)}.${process.pid}.${Date.now()}.tmp`);
+  // Unique per write: two saves of one record in the same millisecond (a container's start and
+  // its exit) must not collide on the temp file (EEXIST).
+  const tmp = path.join(dir, `.${path.basename(file)}.${process.pid}.${++tempSerial}.tmp`);
   const handle = await fs.open(tmp, 'wx', mode);
   try {
     await handle.writeFile(data);

@@ -75,7 +75,12 @@ export class ContainerManager {
         await this.markLost(record);
       }
     }
-    this.watcher = watchExits(this.exitDir, (exit) => void this.onExit(exit));
+    this.watcher = watchExits(this.exitDir, (exit) => {
+      // A failed save must not become an unhandled rejection: that would end the daemon.
+      this.onExit(exit).catch((err: Error) =>
+        this.logger.error('recording a container exit failed', { id: exit.id, error: err.message }),
+      );
+    });
     this.logger.info('containers loaded', { count: this.store.all().length });
   }
 
