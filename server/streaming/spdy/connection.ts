@@ -224,7 +224,11 @@ export class SpdyConnection extends EventEmitter {
       return;
     }
     for (const frame of frames) {
-      this.readChain = this.readChain.then(() => this.handle(frame)).catch(() => this.socket.destroy());
+      this.readChain = this.readChain
+        .then(() => this.handle(frame))
+        .catch(() => {
+          this.socket.destroy();
+        });
     }
   }
 
