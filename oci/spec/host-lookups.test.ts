@@ -104,6 +104,20 @@ describe('host paths and propagation', () => {
     expect(() => resolveHostPath('relative')).toThrow(InvalidArgumentError);
   });
 
+  test('resolveHostPath with createMissing makes a missing path a directory, parents too', () => {
+    const missing = path.join(dir, 'link', 'a', 'b');
+    fs.mkdirSync(path.join(dir, 'real'));
+    fs.symlinkSync(path.join(dir, 'real'), path.join(dir, 'link'));
+    expect(resolveHostPath(missing, { createMissing: true })).toBe(
+      fs.realpathSync(path.join(dir, 'real', 'a', 'b')),
+    );
+    expect(fs.statSync(path.join(dir, 'real', 'a', 'b')).isDirectory()).toBe(true);
+    fs.writeFileSync(path.join(dir, 'file'), '');
+    expect(resolveHostPath(path.join(dir, 'file'), { createMissing: true })).toBe(
+      fs.realpathSync(path.join(dir, 'file')),
+    );
+  });
+
   const mountinfo = [
     '22 1 8:1 / / rw,relatime shared:1 - ext4 /dev/sda1 rw',
     '30 22 0:25 / /run rw,nosuid shared:5 - tmpfs tmpfs rw',

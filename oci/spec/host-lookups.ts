@@ -136,17 +136,21 @@ export function listDevices(devDir = '/dev'): OciLinuxDevice[] {
   return out;
 }
 
-/** A host path with symlinks resolved; NotFound when it is not there. */
-export function resolveHostPath(hostPath: string): string {
+/**
+ * A host path with symlinks resolved. A missing one is NotFound, or with `createMissing` is made
+ * as a directory (mode 0755, parents too): the kubelet leaves a hostPath volume of type "" to the
+ * runtime, and Docker, containerd and CRI-O all create a missing bind source as a directory.
+ */
+export function resolveHostPath(hostPath: string, options: { createMissing?: boolean } = {}): string {
   if (!path.isAbsolute(hostPath)) throw new InvalidArgumentError(`host path "${hostPath}" is not absolute`);
   try {
     return fs.realpathSync(hostPath);
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
-      throw new NotFoundError(`host path ${hostPath} does not exist`);
-    }
-    throw err;
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    if (!options.createMissing) throw new NotFoundError(`host path ${hostPath} does not exist`);
   }
+  fs.mkdirSync(hostPath, { recursive: true, mode: 0o755 });
+  return fs.realpathSync(hostPath);
 }
 
 /** mountinfo's "\040"-style escapes of spaces, tabs, newlines and backslashes. */
@@ -195,7 +199,7 @@ export function hostLookups(
     readRootfsFile: rootfsFileReader(rootfs),
     statDevice: statHostDevice,
     listHostDevices: () => listDevices('/dev'),
-    resolveHostPath,
+    resolveHostPath: (hostPath) => resolveHostPath(hostPath, { createMissing: true }),
     mountPropagationOf,
     readSeccompProfile: (file) => fs.readFileSync(file, 'utf8'),
     ...extra,

@@ -58,7 +58,7 @@ export interface SpecLookups {
   statDevice(hostPath: string): HostDevice | undefined;
   /** Every device node of the host's /dev, for privileged containers. */
   listHostDevices(): Array<OciLinuxDevice>;
-  /** A host path with its symlinks resolved; throws NotFoundError when it does not exist. */
+  /** A bind source on the host with its symlinks resolved; a missing one is made a directory. */
   resolveHostPath(hostPath: string): string;
   /** The propagation of the mount a host path lies on (from /proc/self/mountinfo). */
   mountPropagationOf(hostPath: string): 'shared' | 'slave' | 'private';
