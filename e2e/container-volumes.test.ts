@@ -1,0 +1,126 @@
+/**
+ * hostPath volumes over CRI: read-only and read-write binds, a missing source made a directory,
+ * and mount propagation from the host into the container (CRI MountPropagation).
+ */
+import { execFileSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { status as grpcStatus } from '@grpc/grpc-js';
+import type { Mount } from '../api/generated/runtime/v1/Mount';
+import { unmountAllUnder } from '../common/testing/kernel';
+import { PodFixture } from './pod-fixture';
+
+/** Makes `dir` a mount point of its own (a bind of itself) with the given propagation. */
+function bindToItself(dir: string, propagation: 'shared' | 'private'): void {
+  fs.mkdirSync(dir, { recursive: true });
+  execFileSync('mount', ['--bind', dir, dir]);
+  // Private first, so that a shared one gets a peer group of its own rather than joining the
+  // parent mount's, and nothing the test mounts under it propagates elsewhere on the host.
+  execFileSync('mount', ['--make-private', dir]);
+  if (propagation === 'shared') execFileSync('mount', ['--make-shared', dir]);
+}
+
+describe('hostPath volumes over CRI', () => {
+  let fixture: PodFixture;
+  let podId: string;
+  let volumes: string;
+
+  const withMounts = (mounts: Mount[]) => ({ mounts });
+
+  beforeAll(async () => {
+    fixture = await PodFixture.start('vol');
+    podId = await fixture.runPod('vol');
+    volumes = path.join(fixture.workDir, 'volumes');
+    fs.mkdirSync(volumes);
+  }, 120_000);
+
+  afterAll(async () => {
+    await fixture?.close(); // removes the pods first, then unmounts what is left under workDir
+  });
+
+  test('a read-write bind takes writes the host sees; a read-only one refuses them', async () => {
+    const rw = path.join(volumes, 'rw');
+    const ro = path.join(volumes, 'ro');
+    fs.mkdirSync(rw);
+    fs.mkdirSync(ro);
+    fs.writeFileSync(path.join(ro, 'given'), 'from the host\n');
+    const id = await fixture.run(
+      podId,
+      'binds',
+      ['sleep', '3600'],
+      withMounts([
+        { host_path: rw, container_path: '/data' },
+        { host_path: ro, container_path: '/config', readonly: true },
+      ]),
+    );
+    expect(await fixture.exec(id, ['sh', '-c', 'echo written > /data/out'])).toMatchObject({ exitCode: 0 });
+    expect(fs.readFileSync(path.join(rw, 'out'), 'utf8')).toBe('written\n');
+    expect(await fixture.exec(id, ['cat', '/config/given'])).toMatchObject({ stdout: 'from the host\n' });
+    const refused = await fixture.exec(id, ['touch', '/config/new']);
+    expect(refused.exitCode).not.toBe(0);
+    expect(refused.stderr).toMatch(/Read-only file system/);
+    expect(fs.existsSync(path.join(ro, 'new'))).toBe(false);
+    await fixture.client.runtime.RemoveContainer({ container_id: id });
+  });
+
+  test('a missing host path is created as a directory, as the kubelet expects', async () => {
+    const missing = path.join(volumes, 'missing', 'deeper');
+    const id = await fixture.run(
+      podId,
+      'missing',
+      ['sleep', '3600'],
+      withMounts([{ host_path: missing, container_path: '/made' }]),
+    );
+    expect(fs.statSync(missing).isDirectory()).toBe(true);
+    expect(await fixture.exec(id, ['sh', '-c', 'echo x > /made/file'])).toMatchObject({ exitCode: 0 });
+    expect(fs.readFileSync(path.join(missing, 'file'), 'utf8')).toBe('x\n');
+    await fixture.client.runtime.RemoveContainer({ container_id: id });
+  });
+
+  test('HOST_TO_CONTAINER (rslave) sees a mount the host makes after the start; PRIVATE does not', async () => {
+    const shared = path.join(volumes, 'shared');
+    bindToItself(shared, 'shared');
+    try {
+      const source = path.join(shared, 'src');
+      fs.mkdirSync(path.join(source, 'later'), { recursive: true });
+      const id = await fixture.run(
+        podId,
+        'propagation',
+        ['sleep', '3600'],
+        withMounts([
+          { host_path: source, container_path: '/slave', propagation: 'PROPAGATION_HOST_TO_CONTAINER' },
+          { host_path: source, container_path: '/private', propagation: 'PROPAGATION_PRIVATE' },
+        ]),
+      );
+      execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', path.join(source, 'later')]);
+      fs.writeFileSync(path.join(source, 'later', 'hello'), 'propagated\n');
+      expect(await fixture.exec(id, ['cat', '/slave/later/hello'])).toMatchObject({
+        exitCode: 0,
+        stdout: 'propagated\n',
+      });
+      expect((await fixture.exec(id, ['ls', '/private/later'])).stdout).toBe('');
+      await fixture.client.runtime.RemoveContainer({ container_id: id });
+    } finally {
+      unmountAllUnder(shared);
+    }
+  });
+
+  test('host-to-container propagation from a private mount is refused up front', async () => {
+    const privateDir = path.join(volumes, 'private');
+    bindToItself(privateDir, 'private');
+    try {
+      await expect(
+        fixture.create(
+          podId,
+          'private-source',
+          ['sleep', '3600'],
+          withMounts([
+            { host_path: privateDir, container_path: '/p', propagation: 'PROPAGATION_HOST_TO_CONTAINER' },
+          ]),
+        ),
+      ).rejects.toMatchObject({ code: grpcStatus.FAILED_PRECONDITION });
+    } finally {
+      unmountAllUnder(privateDir);
+    }
+  });
+});
