@@ -22,9 +22,19 @@ import type { Logger } from '../server/logger';
 import { applyResources } from './cgroup-update';
 import { containerName, containerState, type ContainerRecord } from './container-record';
 import { ContainerStore } from './container-store';
-import { execSync, readExitRecord, startMonitor, watchExits, reopenLog, type ExitRecord } from './monitor';
+import { startExecSession, type ExecSession } from './exec-session';
+import {
+  AttachSession,
+  execSync,
+  readExitRecord,
+  startMonitor,
+  watchExits,
+  reopenLog,
+  type ExitRecord,
+  type StreamName,
+} from './monitor';
 import { mountOverlay } from './rootfs';
-import { OciRuntimeCli } from './runtime-cli';
+import { OciRuntimeCli, runtimeOfHandler } from './runtime-cli';
 import { buildContainerSpec, DEFAULT_SPEC_DEFAULTS } from './spec/container-spec';
 import { hostLookups, probeHostFeatures } from './spec/host-lookups';
 import type { HostFeatures } from './spec/input';
@@ -296,7 +306,7 @@ export class ContainerManager {
       throw new FailedPreconditionError(`container ${record.id} is not running`);
     }
     if (command.length === 0) throw new InvalidArgumentError('ExecSync needs a command');
-    const handler = this.handlerOf(record);
+    const { handler } = this.runtimeOf(record);
     const result = await execSync({
       runtime: { path: handler.path, args: ['--root', handler.root] },
       id: record.id,
@@ -312,6 +322,46 @@ export class ContainerManager {
       );
     }
     return { stdout: result.stdout, stderr: result.stderr, exitCode: result.exitCode };
+  }
+
+  /** Exec (streaming): the command runs under a monitor of its own; see exec-session.ts. */
+  async execSession(
+    idOrPrefix: string,
+    command: string[],
+    options: { tty: boolean; stdin: boolean },
+  ): Promise<ExecSession> {
+    const record = this.runningContainer(idOrPrefix);
+    if (command.length === 0) throw new InvalidArgumentError('Exec needs a command');
+    const handler = this.config.runtimes[record.runtimeHandler];
+    if (!handler) {
+      throw new FailedPreconditionError(`runtime handler "${record.runtimeHandler}" is no longer configured`);
+    }
+    return startExecSession({
+      runtime: { path: handler.path, args: ['--root', handler.root] },
+      containerId: record.id,
+      bundleDir: record.bundleDir,
+      sessionsDir: path.join(this.config.runroot, 'x'),
+      command,
+      ...options,
+    });
+  }
+
+  /** Attach (streaming): a session on the container's monitor, and how the container was made. */
+  async attach(
+    idOrPrefix: string,
+    onOutput: (stream: StreamName, data: Buffer) => void,
+  ): Promise<{ session: AttachSession; tty: boolean; stdin: boolean }> {
+    const record = this.runningContainer(idOrPrefix);
+    const session = await AttachSession.connect(record.runDir, onOutput);
+    return { session, tty: record.config.tty, stdin: record.config.stdin };
+  }
+
+  private runningContainer(idOrPrefix: string): ContainerRecord {
+    const record = this.get(idOrPrefix);
+    if (containerState(record) !== 'CONTAINER_RUNNING') {
+      throw new FailedPreconditionError(`container ${record.id} is not running`);
+    }
+    return record;
   }
 
   /** The containers of a pod. */
@@ -388,18 +438,8 @@ export class ContainerManager {
     return this.features;
   }
 
-  private handlerOf(record: ContainerRecord) {
-    const handler = this.config.runtimes[record.runtimeHandler];
-    if (!handler) {
-      throw new FailedPreconditionError(
-        `container ${record.id} uses runtime handler "${record.runtimeHandler}", which is no longer configured`,
-      );
-    }
-    return handler;
-  }
-
   private runtimeOf(record: ContainerRecord): OciRuntimeCli {
-    return new OciRuntimeCli(record.runtimeHandler, this.handlerOf(record));
+    return runtimeOfHandler(this.config.runtimes, record.runtimeHandler, `container ${record.id}`);
   }
 }
 

@@ -2,7 +2,7 @@ import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { spawn } from 'node:child_process';
 import { ExecError, run } from '../common/exec';
-import { InternalError } from '../common/errors';
+import { FailedPreconditionError, InternalError } from '../common/errors';
 import type { RuntimeHandler } from '../server/config';
 
 /** The OCI state of a container as the runtime reports it (runtime-spec "State"). */
@@ -22,7 +22,7 @@ export interface OciState {
 export class OciRuntimeCli {
   constructor(
     readonly name: string,
-    private readonly handler: RuntimeHandler,
+    readonly handler: RuntimeHandler,
   ) {}
 
   /**
@@ -97,6 +97,24 @@ export class OciRuntimeCli {
     if (logFile) args.push('--log', logFile, '--log-format', 'json');
     return args;
   }
+}
+
+/**
+ * The runtime of a configured handler, for an object (`owner`, e.g. "container <id>") made with
+ * it. A handler removed from the config since is an error that says so.
+ */
+export function runtimeOfHandler(
+  runtimes: Record<string, RuntimeHandler>,
+  name: string,
+  owner: string,
+): OciRuntimeCli {
+  const handler = runtimes[name];
+  if (!handler) {
+    throw new FailedPreconditionError(
+      `${owner} uses runtime handler "${name}", which is no longer configured`,
+    );
+  }
+  return new OciRuntimeCli(name, handler);
 }
 
 /** The last error the runtime logged (runc's JSON log lines: {"level","msg","time"}). */

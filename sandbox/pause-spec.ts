@@ -1,5 +1,7 @@
 import type { OciNamespace, OciSeccomp, OciSpec } from '../oci/spec-types';
 import { OCI_VERSION } from '../oci/spec-types';
+import { defaultMounts } from '../oci/spec/mounts';
+import { DEFAULT_MASKED_PATHS, DEFAULT_READONLY_PATHS } from '../oci/spec/security';
 import type { PinnedNamespaces } from './namespaces';
 
 /** Where the pause binary appears inside its otherwise empty rootfs. */
@@ -49,35 +51,15 @@ export function pauseSpec(input: PauseSpecInput): OciSpec {
     },
     root: { path: input.rootfs, readonly: true },
     mounts: [
-      { destination: '/proc', type: 'proc', source: 'proc', options: ['nosuid', 'noexec', 'nodev'] },
-      {
-        destination: '/dev',
-        type: 'tmpfs',
-        source: 'tmpfs',
-        options: ['nosuid', 'strictatime', 'mode=755', 'size=65536k'],
-      },
-      {
-        destination: '/dev/pts',
-        type: 'devpts',
-        source: 'devpts',
-        options: ['nosuid', 'noexec', 'newinstance', 'ptmxmode=0666', 'mode=0620'],
-      },
+      // A container's /proc and /dev, less /sys: the pause process reads nothing there, and on
+      // cgroup v1 the cgroup tree alone would add a mount per hierarchy to every pod start.
+      ...defaultMounts(false, ownIpc).filter((m) => !m.destination.startsWith('/sys')),
       {
         destination: '/dev/shm',
         type: 'bind',
         source: input.shmSource,
         options: ['rbind', 'nosuid', 'noexec', 'nodev'],
       },
-      ...(ownIpc
-        ? [
-            {
-              destination: '/dev/mqueue',
-              type: 'mqueue',
-              source: 'mqueue',
-              options: ['nosuid', 'noexec', 'nodev'],
-            },
-          ]
-        : []),
       {
         destination: PAUSE_PATH,
         type: 'bind',
@@ -91,25 +73,8 @@ export function pauseSpec(input: PauseSpecInput): OciSpec {
       cgroupsPath: input.cgroupsPath,
       ...(input.seccomp ? { seccomp: input.seccomp } : {}),
       resources: { devices: [{ allow: false, access: 'rwm' }] },
-      maskedPaths: [
-        '/proc/acpi',
-        '/proc/kcore',
-        '/proc/keys',
-        '/proc/latency_stats',
-        '/proc/timer_list',
-        '/proc/timer_stats',
-        '/proc/sched_debug',
-        '/proc/scsi',
-        '/sys/firmware',
-      ],
-      readonlyPaths: [
-        '/proc/asound',
-        '/proc/bus',
-        '/proc/fs',
-        '/proc/irq',
-        '/proc/sys',
-        '/proc/sysrq-trigger',
-      ],
+      maskedPaths: DEFAULT_MASKED_PATHS,
+      readonlyPaths: DEFAULT_READONLY_PATHS,
     },
   };
 }

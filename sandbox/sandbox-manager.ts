@@ -9,7 +9,7 @@ import { StepTimer } from '../common/step-timer';
 import { nowNanos } from '../common/time';
 import { writeJsonAtomic } from '../common/atomic-file';
 import { PAUSE_OOM_SCORE_ADJ, restrictOomScoreAdj } from '../oci/oom';
-import { OciRuntimeCli } from '../oci/runtime-cli';
+import { OciRuntimeCli, runtimeOfHandler } from '../oci/runtime-cli';
 import type { Config } from '../server/config';
 import type { Logger } from '../server/logger';
 import { bandwidthFromAnnotations } from '../network/pod-bandwidth';
@@ -288,13 +288,7 @@ export class SandboxManager {
   }
 
   private runtimeOf(record: SandboxRecord): OciRuntimeCli {
-    const handler = this.config.runtimes[record.runtimeHandler];
-    if (!handler) {
-      throw new InvalidArgumentError(
-        `sandbox ${record.id} uses runtime handler "${record.runtimeHandler}", which is no longer configured`,
-      );
-    }
-    return new OciRuntimeCli(record.runtimeHandler, handler);
+    return runtimeOfHandler(this.config.runtimes, record.runtimeHandler, `pod sandbox ${record.id}`);
   }
 
   /** The CNI request of a pod: its identity, netns, host ports, DNS and bandwidth annotations. */
