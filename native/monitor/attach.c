@@ -165,7 +165,7 @@ monitor_close_stdin (struct monitor *m)
     {
       /* A terminal has no end of file; ^D at the start of a line is what the line discipline
        * turns into one for the reader. */
-      (void) mon_write_all (m->stdin_watch.fd, "\x04", 1);
+      (void) write_all_fd (m->stdin_watch.fd, "\x04", 1);
     }
   close (m->stdin_watch.fd);
   m->stdin_watch.fd = -1;

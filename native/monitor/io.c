@@ -11,24 +11,6 @@
 
 #include "utils.h"
 
-int
-mon_write_all (int fd, const void *buf, size_t len)
-{
-  const char *p = buf;
-
-  while (len > 0)
-    {
-      ssize_t n = write (fd, p, len);
-      if (n < 0 && errno == EINTR)
-        continue;
-      if (n < 0)
-        return -1;
-      p += n;
-      len -= (size_t) n;
-    }
-  return 0;
-}
-
 void
 mon_format_timestamp (const struct timespec *t, char out[MON_TIMESTAMP_LEN + 1])
 {
@@ -114,7 +96,7 @@ mon_write_file_atomic (const char *dir, const char *name, const char *data, size
   fd = openat (dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0)
     return make_error (err, errno, "create `%s/%s`", dir, tmp);
-  if (mon_write_all (fd, data, len) < 0 || (durable && fsync (fd) < 0))
+  if (write_all_fd (fd, data, len) < 0 || (durable && fsync (fd) < 0))
     {
       int saved = errno;
       unlinkat (dirfd, tmp, 0);

@@ -13,8 +13,6 @@
 /* "2024-05-01T12:34:56.123456789Z": RFC 3339 with nanoseconds, always UTC. */
 #define MON_TIMESTAMP_LEN 30
 
-/* Writes all of buf, retrying on EINTR; returns 0, or -1 with errno set (EAGAIN included). */
-int mon_write_all (int fd, const void *buf, size_t len);
 
 /* Formats t as MON_TIMESTAMP_LEN characters plus a NUL into out. Pure. */
 void mon_format_timestamp (const struct timespec *t, char out[MON_TIMESTAMP_LEN + 1]);

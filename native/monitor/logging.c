@@ -120,7 +120,7 @@ log_write (struct log_writer *w, enum log_stream stream, const char *buf, size_t
       size_t out_len = 0;
       size_t n = cri_format (ts, stream, buf, len, max_line, out, sizeof (out), &out_len);
 
-      if (w->fd >= 0 && mon_write_all (w->fd, out, out_len) < 0)
+      if (w->fd >= 0 && write_all_fd (w->fd, out, out_len) < 0)
         {
           if (w->last_errno != errno)
             fprintf (stderr, "berth-monitor: write log `%s`: %s (output is dropped until it works again)\n",

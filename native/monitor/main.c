@@ -269,7 +269,7 @@ sync_send (int *sync_fd, const char *line)
 {
   if (*sync_fd < 0)
     return;
-  (void) mon_write_all (*sync_fd, line, strlen (line));
+  (void) write_all_fd (*sync_fd, line, strlen (line));
   close (*sync_fd);
   *sync_fd = -1;
 }
