@@ -188,9 +188,14 @@ describe('unpackLayer', () => {
       { name: 'f', content: 'new' },
       { name: 'd/x', content: 'x' },
       { name: 'd', content: 'now a file' },
+      // A file over a symlink replaces the link; it never writes through it.
+      { name: 'l', type: 'symlink', linkname: '/etc/hostname' },
+      { name: 'l', content: 'not the host file' },
     ]);
     expect(await fs.readFile(path.join(layerDir, 'f'), 'utf8')).toBe('new');
     expect(await fs.readFile(path.join(layerDir, 'd'), 'utf8')).toBe('now a file');
+    expect((await fs.lstat(path.join(layerDir, 'l'))).isFile()).toBe(true);
+    expect(await fs.readFile(path.join(layerDir, 'l'), 'utf8')).toBe('not the host file');
   });
 
   describe('refuses hostile layers', () => {

@@ -172,6 +172,11 @@ class LayerWriter {
       return;
     }
     const target = path.join(parent, base);
+    if (header.type === 'file' || header.type === 'contiguous-file') {
+      // Most entries of a layer are new files: create first, look only when the name is taken.
+      await this.writeFile(target, header, stream);
+      return;
+    }
     const existing = await lstatOrUndefined(target);
 
     switch (header.type) {
@@ -182,11 +187,6 @@ class LayerWriter {
         if (existing && !existing.isDirectory()) await this.remove(target);
         if (!existing?.isDirectory()) await fs.mkdir(target, { mode: 0o700 });
         await this.applyMetadata(target, header, false);
-        return;
-      case 'file':
-      case 'contiguous-file':
-        if (existing) await this.remove(target);
-        await this.writeFile(target, header, stream);
         return;
       case 'symlink':
         if (existing) await this.remove(target);
@@ -287,12 +287,22 @@ class LayerWriter {
     await execTool(MKNOD, ['-m', '0', target, 'c', '0', '0'], entry);
   }
 
+  /** Writes a regular file, replacing whatever the name held (O_EXCL never follows a symlink). */
   private async writeFile(target: string, header: Header, stream: Readable): Promise<void> {
-    const handle = await fs.open(
-      target,
-      constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW,
-      0o600,
-    );
+    const create = () =>
+      fs.open(
+        target,
+        constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW,
+        0o600,
+      );
+    let handle: fs.FileHandle;
+    try {
+      handle = await create();
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      await this.remove(target);
+      handle = await create();
+    }
     const finalize = async () => {
       try {
         // Owner before mode: chown clears setuid/setgid bits. All through the descriptor, so a
