@@ -5,6 +5,7 @@ import type { ContainerManager } from '../oci/container-manager';
 import type { SandboxManager } from '../sandbox/sandbox-manager';
 import type { Config } from './config';
 import type { Logger } from './logger';
+import type { StreamingServer } from './streaming/server';
 
 /** What the RPC handlers share: the effective config, the logger and the daemon's managers. */
 export interface DaemonContext {
@@ -15,4 +16,5 @@ export interface DaemonContext {
   sandboxes: SandboxManager;
   images: ImageStore;
   containers: ContainerManager;
+  streaming: StreamingServer;
 }

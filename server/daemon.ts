@@ -12,6 +12,8 @@ import type { DaemonContext } from './context';
 import { CriServer } from './grpc-server';
 import { createLogger } from './logger';
 import { version } from './runtime-version';
+import { containerStreams } from './streaming/container-streams';
+import { StreamingServer } from './streaming/server';
 
 /**
  * Runs the daemon until SIGTERM or SIGINT: prepares the state directories, loads what must survive
@@ -53,7 +55,14 @@ export async function runDaemon(config: Config): Promise<void> {
   sandboxes.attachContainers(containers);
   await containers.load();
 
-  const ctx: DaemonContext = { config, logger, podCidrs, network, sandboxes, images, containers };
+  const streaming = new StreamingServer(
+    config.streaming,
+    containerStreams({ containers, sandboxes }),
+    logger,
+  );
+  await streaming.start();
+
+  const ctx: DaemonContext = { config, logger, podCidrs, network, sandboxes, images, containers, streaming };
   const server = new CriServer(ctx);
   await server.start();
   logger.info('berth started', { version: version().runtime_version, pid: process.pid, root: config.root });
@@ -65,6 +74,7 @@ export async function runDaemon(config: Config): Promise<void> {
       process.off('SIGINT', onSignal);
       server
         .stop()
+        .then(() => streaming.stop())
         .then(() => containers.close())
         .then(() => network.close())
         .then(() => images.close())

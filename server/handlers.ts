@@ -1,6 +1,8 @@
 import type { ImageServiceHandlers } from '../api/generated/runtime/v1/ImageService';
 import type { RuntimeServiceHandlers } from '../api/generated/runtime/v1/RuntimeService';
+import { attachToContainer } from './container-attach';
 import { createContainer } from './container-create';
+import { execInContainer } from './container-exec';
 import { execSyncInContainer } from './container-exec-sync';
 import { listContainers } from './container-list';
 import { removeContainer } from './container-remove';
@@ -22,6 +24,7 @@ import { status } from './runtime-status';
 import { version } from './runtime-version';
 import { listPodSandbox } from './sandbox-list';
 import { removePodSandbox } from './sandbox-remove';
+import { portForward } from './sandbox-port-forward';
 import { runPodSandbox } from './sandbox-run';
 import { podSandboxStatus } from './sandbox-status';
 import { stopPodSandbox } from './sandbox-stop';
@@ -50,6 +53,9 @@ export function runtimeService(ctx: DaemonContext, apiVersion: string): ServiceI
     UpdateContainerResources: (request) => updateContainerResources(ctx, request),
     ReopenContainerLog: (request) => reopenContainerLog(ctx, request),
     ExecSync: (request) => execSyncInContainer(ctx, request),
+    Exec: (request) => execInContainer(ctx, request),
+    Attach: (request) => attachToContainer(ctx, request),
+    PortForward: (request) => portForward(ctx, request),
   };
 }
 

@@ -157,8 +157,10 @@ export class SpdyConnection extends EventEmitter {
     this.closed = new Promise((resolve) => this.once('close', resolve));
     socket.on('data', (chunk: Buffer) => this.onBytes(chunk));
     socket.on('error', () => this.teardown());
-    socket.on('close', () => this.teardown());
-    socket.on('end', () => this.teardown());
+    // Frames already read are handled first (their processing is asynchronous).
+    const drainThenTeardown = (): void => void this.readChain.then(() => this.teardown());
+    socket.on('close', drainThenTeardown);
+    socket.on('end', drainThenTeardown);
   }
 
   get streamCount(): number {

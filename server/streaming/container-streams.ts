@@ -1,0 +1,72 @@
+/**
+ * The runtime side of streaming sessions: exec runs the command under its own monitor, attach
+ * joins the container's monitor, port forwarding dials into the pod's network namespace.
+ */
+import * as net from 'node:net';
+import { FailedPreconditionError } from '../../common/errors';
+import type { AttachSession } from '../../oci/monitor';
+import type { DaemonContext } from '../context';
+import { dialInNetns } from './netns-dial';
+import type { PortDialer } from './portforward';
+import type { Outcome, RemoteCommandRunner, StreamIO } from './protocol';
+import type { StreamingBackend, StreamRequest } from './server';
+
+export function containerStreams(ctx: Pick<DaemonContext, 'containers' | 'sandboxes'>): StreamingBackend {
+  return {
+    runner: (request) => (request.kind === 'exec' ? execRunner(ctx, request) : attachRunner(ctx, request)),
+    dialer: async (podId) => {
+      const sandbox = await ctx.sandboxes.get(podId);
+      if (sandbox.state !== 'ready')
+        throw new FailedPreconditionError(`pod sandbox ${sandbox.id} is not ready`);
+      const netns = sandbox.namespaces.net;
+      // A pod on the host's network (no namespace of its own) is reached on the host's loopback.
+      const dial: PortDialer = netns
+        ? (port) => dialInNetns(netns, port)
+        : (port) => net.connect(port, '127.0.0.1');
+      return dial;
+    },
+  };
+}
+
+function execRunner(
+  ctx: Pick<DaemonContext, 'containers'>,
+  request: Extract<StreamRequest, { kind: 'exec' }>,
+): RemoteCommandRunner {
+  return async (io: StreamIO): Promise<Outcome> => {
+    const session = await ctx.containers.execSession(request.containerId, request.cmd, {
+      tty: request.tty,
+      stdin: !!io.stdin,
+    });
+    connect(io, session.attach, true, true);
+    // The client went away: the command goes too (as containerd does), not left running alone.
+    void io.clientGone.then(() => session.kill());
+    return { exitCode: await session.exited };
+  };
+}
+
+function attachRunner(
+  ctx: Pick<DaemonContext, 'containers'>,
+  request: Extract<StreamRequest, { kind: 'attach' }>,
+): RemoteCommandRunner {
+  return async (io: StreamIO): Promise<Outcome> => {
+    const { session, stdin } = await ctx.containers.attach(request.containerId, (stream, data) =>
+      io.write(stream, data),
+    );
+    connect(io, session, stdin);
+    // Ends when the container exits (the monitor closes) or the client leaves.
+    await Promise.race([session.closed, io.clientGone.then(() => session.close())]);
+    return { exitCode: 0 };
+  };
+}
+
+/** Client stdin and resizes to the session; its output reaches the client through onOutput. */
+function connect(io: StreamIO, session: AttachSession, acceptsStdin: boolean, setOutput = false): void {
+  if (setOutput) session.onOutput((stream, data) => io.write(stream, data));
+  if (io.stdin && acceptsStdin) {
+    io.stdin.on('data', (chunk: Buffer) => session.writeStdin(chunk));
+    io.stdin.on('end', () => session.closeStdin());
+  } else {
+    io.stdin?.resume(); // read and dropped
+  }
+  if (io.tty) io.onResize(({ width, height }) => session.resize(height, width));
+}
