@@ -1,4 +1,5 @@
 import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -321,6 +322,67 @@ describe('unpackLayer', () => {
         diffID: sha256Digest('other'),
       }),
     ).rejects.toThrow(DigestMismatchError);
+  });
+
+  it('reports a blob that gunzip chokes on as not matching its digest, once it was read whole', async () => {
+    const layer = await buildLayer([{ name: 'f', content: Buffer.alloc(1 << 20, 'x') }], 'gzip');
+    // The first deflate block header (after the 10-byte gzip header) says reserved block type 3:
+    // gunzip fails at once, long before the digest of the whole blob is known.
+    const corrupt = Buffer.from(layer.data);
+    corrupt[10] = 0xff;
+    let served = 0;
+    const chunks = function* () {
+      for (let at = 0; at < corrupt.length; at += 1024) {
+        served += Math.min(1024, corrupt.length - at);
+        yield corrupt.subarray(at, at + 1024);
+      }
+    };
+    await expect(
+      unpackLayer(Readable.from(chunks()), layerDir, {
+        compression: 'gzip',
+        diffID: layer.diffID,
+        blob: { digest: layer.digest, size: layer.size },
+      }),
+    ).rejects.toThrow(new RegExp(`layer blob ${layer.digest}: digest sha256:\\w+ does not match`));
+    expect(served).toBe(corrupt.length);
+    // The same bytes announced with their own digest are a corrupt gzip stream, said plainly.
+    await fs.rm(layerDir, { recursive: true });
+    await fs.mkdir(layerDir);
+    await expect(
+      unpackLayer(Readable.from([corrupt]), layerDir, {
+        compression: 'gzip',
+        diffID: layer.diffID,
+        blob: { digest: sha256Digest(corrupt), size: corrupt.length },
+      }),
+    ).rejects.toMatchObject({
+      code: 'INVALID_ARGUMENT',
+      message: 'gzip layer is corrupt: invalid block type',
+    });
+  });
+
+  it('stops reading a blob as soon as an entry is hostile', async () => {
+    const layer = await buildLayer(
+      [
+        { name: '../escape', content: 'x' },
+        { name: 'big', content: randomBytes(4 << 20) },
+      ],
+      'none',
+    );
+    let served = 0;
+    const chunks = function* () {
+      for (let at = 0; at < layer.data.length; at += 16384) {
+        served += 16384;
+        yield layer.data.subarray(at, at + 16384);
+      }
+    };
+    await expect(
+      unpackLayer(Readable.from(chunks()), layerDir, {
+        compression: 'none',
+        diffID: layer.diffID,
+        blob: { digest: layer.digest, size: layer.size },
+      }),
+    ).rejects.toThrow(UnsafeLayerError);
+    expect(served).toBeLessThan(layer.data.length / 2);
   });
 
   it('fails when the blob does not match its digest', async () => {

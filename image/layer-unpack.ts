@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process';
 import { constants, promises as fs, type Stats } from 'node:fs';
 import * as path from 'node:path';
-import { Transform, type Readable, type TransformCallback } from 'node:stream';
+import { PassThrough, Transform, Writable, type Readable, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { promisify } from 'node:util';
 import * as tar from 'tar-stream';
@@ -84,26 +84,91 @@ export async function unpackLayer(
       },
     );
   });
-  const stages: Array<NodeJS.ReadableStream | NodeJS.WritableStream | NodeJS.ReadWriteStream> = [source];
-  if (options.blob) {
-    stages.push(
-      new DigestVerifier(options.blob.digest, options.blob.size, `layer blob ${options.blob.digest}`),
-    );
-  }
-  if (options.onBytes) stages.push(new ByteCounter(options.onBytes));
-  stages.push(decompressor(options.compression));
-  stages.push(new DigestVerifier(options.diffID, undefined, `layer ${options.diffID} (uncompressed)`));
-  // tar-stream's extractor is a streamx Writable, which pipeline drives like a Node one.
-  stages.push(extract as unknown as NodeJS.WritableStream);
+  const received: Stage[] = options.onBytes ? [new ByteCounter(options.onBytes)] : [];
+  const unpacking: Stage[] = [
+    decompressor(options.compression),
+    new DigestVerifier(options.diffID, undefined, `layer ${options.diffID} (uncompressed)`),
+    // tar-stream's extractor is a streamx Writable, which pipeline drives like a Node one.
+    extract as unknown as NodeJS.WritableStream,
+  ];
   try {
-    await pipeline(stages);
+    if (options.blob) await unpackVerifiedBlob(source, options.blob, received, unpacking);
+    else await pipeline([source, ...received, ...unpacking]);
   } catch (err) {
     // Deferred work holds descriptors: let it end before the caller removes the directory.
     await writer.settle().catch(() => undefined);
+    // zlib's errors carry codes like Z_DATA_ERROR and a bare message ("invalid block type").
+    if (String((err as NodeJS.ErrnoException).code).startsWith('Z_'))
+      throw new InvalidArgumentError(`gzip layer is corrupt: ${(err as Error).message}`, { cause: err });
     throw err;
   }
   await writer.finish();
   return { entries: writer.entries };
+}
+
+type Stage = NodeJS.ReadableStream | NodeJS.WritableStream | NodeJS.ReadWriteStream;
+
+/**
+ * Runs the blob through its digest check into the unpacking stages. Corrupt bytes usually make
+ * gunzip (or tar) fail long before the blob's digest is known; the blob is then still read to
+ * its end (the verifier bounds it by its size) so that a blob that does not match its digest is
+ * reported as such (image-spec descriptor.md, "Digests"), not as whatever its bytes made the
+ * decompressor say. A hostile entry ends the download at once: the blob's digest changes
+ * nothing there.
+ */
+async function unpackVerifiedBlob(
+  source: Readable,
+  blob: { digest: string; size: number },
+  received: Stage[],
+  unpacking: Stage[],
+): Promise<void> {
+  const head = new PassThrough();
+  const feeder = new Feeder(head);
+  const verifier = new DigestVerifier(blob.digest, blob.size, `layer blob ${blob.digest}`);
+  const fetched = pipeline([source, verifier, ...received, feeder]);
+  const unpacked = pipeline([head, ...unpacking]);
+  fetched.catch((err: unknown) => head.destroy(err as Error));
+  unpacked.catch((err: unknown) => {
+    if (err instanceof UnsafeLayerError) source.destroy();
+    feeder.stop();
+  });
+  const [fetchResult, unpackResult] = await Promise.allSettled([fetched, unpacked]);
+  if (unpackResult.status === 'rejected' && unpackResult.reason instanceof UnsafeLayerError)
+    throw unpackResult.reason;
+  if (fetchResult.status === 'rejected') throw fetchResult.reason;
+  if (unpackResult.status === 'rejected') throw unpackResult.reason;
+}
+
+/** Writes into `into` with its backpressure; once stopped, takes and drops the rest. */
+class Feeder extends Writable {
+  private stopped = false;
+  private blocked?: () => void;
+
+  constructor(private readonly into: Writable) {
+    super();
+    into.on('drain', () => this.unblock());
+  }
+
+  stop(): void {
+    this.stopped = true;
+    this.unblock();
+  }
+
+  private unblock(): void {
+    const callback = this.blocked;
+    this.blocked = undefined;
+    callback?.();
+  }
+
+  override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
+    if (this.stopped || this.into.write(chunk)) callback();
+    else this.blocked = callback;
+  }
+
+  override _final(callback: (error?: Error | null) => void): void {
+    if (!this.stopped) this.into.end();
+    callback();
+  }
 }
 
 class ByteCounter extends Transform {
