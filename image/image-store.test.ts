@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -6,7 +7,7 @@ import * as path from 'node:path';
 import { request } from 'undici';
 import { FailedPreconditionError, NotFoundError } from '../common/errors';
 import { sha256Digest } from './digest';
-import { DigestMismatchError, UnsafeLayerError } from './errors';
+import { DigestMismatchError, UnauthenticatedError, UnsafeLayerError } from './errors';
 import { ImageStore, type ImageLogger, type ImageStoreOptions } from './image-store';
 import {
   buildImage,
@@ -20,6 +21,7 @@ import {
   type AuthProxy,
   type BuiltImage,
   type BuiltLayer,
+  type LayerCompression,
   type TarEntry,
   type TestRegistry,
 } from './test-registry';
@@ -381,6 +383,39 @@ describe('ImageStore', () => {
       await expectClean();
     });
 
+    // Bit rot in the registry's storage, same size: bytes in the middle of a plain tar (only the
+    // digest can tell), or the first deflate block header of a gzip layer (gunzip fails first).
+    const corruptions: Array<[LayerCompression, (blob: Buffer) => void]> = [
+      ['none', (b) => b.fill(0x55, b.length >> 1, (b.length >> 1) + 16)],
+      ['gzip', (b) => (b[10] = 0xff)],
+    ];
+
+    it.each(corruptions)(
+      'refuses a %s layer blob the registry serves corrupted',
+      async (compression, rot) => {
+        const good = await buildLayer([{ name: `intact-${compression}`, content: 'fine' }]);
+        const layer = await buildLayer(
+          [{ name: 'data', content: randomBytes(256 << 10).toString('base64') }],
+          compression,
+        );
+        const repo = `corrupt/${compression}`;
+        await pushImage(registry.url, repo, 'latest', buildImage([good, layer]));
+        const stored = registry.blobPath(layer.digest);
+        const bytes = await fs.readFile(stored);
+        rot(bytes);
+        await fs.writeFile(stored, bytes);
+
+        const error = await store.pull(`${registry.host}/${repo}`).catch((e: unknown) => e);
+        expect(error).toBeInstanceOf(DigestMismatchError);
+        expect((error as Error).message).toMatch(
+          new RegExp(
+            `^${registry.host}/${repo}:latest: layer ${layer.digest}: layer blob ${layer.digest}: digest sha256:\\w+ does not match`,
+          ),
+        );
+        await expectClean();
+      },
+    );
+
     it('refuses layers that do not match the config diff IDs', async () => {
       const layer = await buildLayer([{ name: 'f', content: 'x' }]);
       await pushImage(
@@ -392,5 +427,54 @@ describe('ImageStore', () => {
       await expect(store.pull(`${registry.host}/broken/diffid`)).rejects.toThrow(DigestMismatchError);
       await expectClean();
     });
+  });
+});
+
+describe('ImageStore against a registry with its own htpasswd auth', () => {
+  let registry: TestRegistry;
+  let root: string;
+  let store: ImageStore;
+  let image: BuiltImage;
+
+  beforeAll(async () => {
+    registry = await startRegistry({
+      htpasswd: { realm: 'berth-test', username: 'puller', password: 'pass:word with spaces' },
+    });
+    image = buildImage([await buildLayer([{ name: 'secret', content: 'behind htpasswd' }])]);
+    await pushImage(registry.url, 'private/app', 'v1', image, registry.authorization);
+  });
+  afterAll(async () => {
+    await registry?.stop();
+  });
+  beforeEach(async () => {
+    root = await fs.mkdtemp(path.join(os.tmpdir(), 'berth-images-'));
+    store = new ImageStore({ root });
+    await store.init();
+  });
+  afterEach(async () => {
+    await store.close();
+    await fs.rm(root, { recursive: true, force: true });
+  });
+
+  const ref = () => `${registry.host}/private/app:v1`;
+
+  it('pulls with the username and password', async () => {
+    const pulled = await store.pull(ref(), { username: 'puller', password: 'pass:word with spaces' });
+    expect(pulled.id).toBe(image.config.digest);
+    expect(await fs.readFile(path.join(store.layerDirs(pulled.id)[0], 'secret'), 'utf8')).toBe(
+      'behind htpasswd',
+    );
+  });
+
+  it('says why it cannot pull without credentials or with a wrong password, and keeps nothing', async () => {
+    await expect(store.pull(ref())).rejects.toMatchObject({
+      code: 'UNAUTHENTICATED',
+      message: expect.stringContaining(`registry ${registry.host} requires credentials and none were given`),
+    });
+    const wrong = await store.pull(ref(), { username: 'puller', password: 'pass:word' }).catch((e) => e);
+    expect(wrong).toBeInstanceOf(UnauthenticatedError);
+    expect((wrong as Error).message).toContain('registry refused the credentials');
+    expect(store.list()).toEqual([]);
+    expect(await tree(path.join(root, 'layers'))).toEqual([]);
   });
 });

@@ -14,7 +14,8 @@ import * as path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import * as tar from 'tar-stream';
 import { request } from 'undici';
-import { sha256Digest } from './digest';
+import bcrypt from 'bcryptjs';
+import { digestHex, sha256Digest } from './digest';
 import { MediaType, type Platform } from './manifest';
 
 export const REGISTRY_BINARY = '/usr/bin/docker-registry';
@@ -27,16 +28,35 @@ export interface TestRegistry {
   /** host:port */
   host: string;
   url: string;
+  /** The Authorization header that pushes need (with `htpasswd`), else undefined. */
+  authorization?: string;
+  /** Where the registry stores a blob's bytes (its filesystem driver's layout). */
+  blobPath(digest: string): string;
   stop(): Promise<void>;
 }
 
+export interface RegistryOptions {
+  /** The registry's own basic auth (its `auth.htpasswd` module), with one bcrypt-hashed user. */
+  htpasswd?: { realm: string; username: string; password: string };
+}
+
 /** Starts docker-registry on a free loopback port with a temp config and storage directory. */
-export async function startRegistry(): Promise<TestRegistry> {
+export async function startRegistry(options: RegistryOptions = {}): Promise<TestRegistry> {
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'berth-registry-'));
   let child: ChildProcess | undefined;
   try {
     const port = await freePort();
     const host = `127.0.0.1:${port}`;
+    const auth: string[] = [];
+    let authorization: string | undefined;
+    if (options.htpasswd) {
+      const { realm, username, password } = options.htpasswd;
+      // The htpasswd module accepts bcrypt hashes only (distribution, registry/auth/htpasswd).
+      await fs.writeFile(path.join(dir, 'htpasswd'), `${username}:${bcrypt.hashSync(password, 4)}\n`);
+      auth.push('auth:', '  htpasswd:', `    realm: ${realm}`, `    path: ${path.join(dir, 'htpasswd')}`);
+      authorization = `Basic ${Buffer.from(`${username}:${password}`).toString('base64')}`;
+    }
+    const dataDir = path.join(dir, 'data');
     const config = [
       'version: 0.1',
       'log:',
@@ -45,11 +65,12 @@ export async function startRegistry(): Promise<TestRegistry> {
       '    disabled: true',
       'storage:',
       '  filesystem:',
-      `    rootdirectory: ${path.join(dir, 'data')}`,
+      `    rootdirectory: ${dataDir}`,
       '  delete:',
       '    enabled: true',
       'http:',
       `  addr: ${host}`,
+      ...auth,
       '',
     ].join('\n');
     await fs.writeFile(path.join(dir, 'config.yml'), config);
@@ -63,13 +84,20 @@ export async function startRegistry(): Promise<TestRegistry> {
     const url = `http://${host}`;
     await waitFor(async () => {
       if (proc.exitCode !== null) throw new Error(await fs.readFile(path.join(dir, 'registry.log'), 'utf8'));
-      const res = await request(`${url}/v2/`).catch(() => undefined);
+      const res = await request(`${url}/v2/`, {
+        headers: authorization ? { authorization } : {},
+      }).catch(() => undefined);
       await res?.body.dump();
       return res?.statusCode === 200;
     }, 'docker-registry to answer');
     return {
       host,
       url,
+      authorization,
+      blobPath: (digest) => {
+        const hex = digestHex(digest);
+        return path.join(dataDir, 'docker/registry/v2/blobs/sha256', hex.slice(0, 2), hex, 'data');
+      },
       stop: async () => {
         if (proc.exitCode === null && proc.signalCode === null) {
           process.kill(proc.pid!, 'SIGTERM');
@@ -252,15 +280,21 @@ export async function pushBlob(
   registryUrl: string,
   repo: string,
   b: { digest: string; data: Buffer },
+  authorization?: string,
 ): Promise<void> {
-  const start = await request(`${registryUrl}/v2/${repo}/blobs/uploads/`, { method: 'POST' });
+  const auth = authorization ? { authorization } : {};
+  const start = await request(`${registryUrl}/v2/${repo}/blobs/uploads/`, { method: 'POST', headers: auth });
   await start.body.dump();
   if (start.statusCode !== 202) throw new Error(`blob upload start: HTTP ${start.statusCode}`);
   const location = new URL(String(start.headers.location), registryUrl);
   location.searchParams.set('digest', b.digest);
   const put = await request(location, {
     method: 'PUT',
-    headers: { 'content-type': 'application/octet-stream', 'content-length': String(b.data.length) },
+    headers: {
+      ...auth,
+      'content-type': 'application/octet-stream',
+      'content-length': String(b.data.length),
+    },
     body: b.data,
   });
   const text = await put.body.text();
@@ -272,10 +306,11 @@ export async function pushManifest(
   repo: string,
   reference: string,
   m: BuiltBlob,
+  authorization?: string,
 ): Promise<void> {
   const res = await request(`${registryUrl}/v2/${repo}/manifests/${reference}`, {
     method: 'PUT',
-    headers: { 'content-type': m.mediaType },
+    headers: { 'content-type': m.mediaType, ...(authorization ? { authorization } : {}) },
     body: m.data,
   });
   const text = await res.body.text();
@@ -283,15 +318,16 @@ export async function pushManifest(
     throw new Error(`manifest push ${repo}:${reference}: HTTP ${res.statusCode} ${text}`);
 }
 
-/** Pushes an image's blobs and manifest, tagged `tag`. */
+/** Pushes an image's blobs and manifest, tagged `tag` (with the registry's `authorization`). */
 export async function pushImage(
   registryUrl: string,
   repo: string,
   tag: string,
   image: BuiltImage,
+  authorization?: string,
 ): Promise<void> {
-  for (const b of [...image.layers, image.config]) await pushBlob(registryUrl, repo, b);
-  await pushManifest(registryUrl, repo, tag, image.manifest);
+  for (const b of [...image.layers, image.config]) await pushBlob(registryUrl, repo, b, authorization);
+  await pushManifest(registryUrl, repo, tag, image.manifest, authorization);
 }
 
 /** Pushes several platform images and an index over them, tagged `tag`. */
