@@ -63,7 +63,14 @@ function tarEntriesOf(root: string): TarEntry[] {
       } else if (stat.isSymbolicLink()) {
         entries.push({ name: rel, type: 'symlink', linkname: fs.readlinkSync(full) });
       } else if (stat.nlink > 1 && firstPathOfInode.has(stat.ino)) {
-        entries.push({ name: rel, type: 'link', linkname: firstPathOfInode.get(stat.ino)! });
+        // With the file's mode: Docker's and containerd's unpackers chmod a hard link to its
+        // header's mode, so a link header with the default 0644 would make busybox unrunnable.
+        entries.push({
+          name: rel,
+          type: 'link',
+          linkname: firstPathOfInode.get(stat.ino)!,
+          mode: stat.mode & 0o7777,
+        });
       } else {
         firstPathOfInode.set(stat.ino, rel);
         entries.push({ name: rel, content: fs.readFileSync(full), mode: stat.mode & 0o7777 });
