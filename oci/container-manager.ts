@@ -100,6 +100,7 @@ export class ContainerManager {
 
   /** CreateContainer: rootfs, spec and a monitor that has the runtime create the container. */
   async create(podId: string, config: ContainerConfig__Output): Promise<ContainerRecord> {
+    const timer = new StepTimer();
     if (!config.metadata?.name) throw new InvalidArgumentError('container metadata needs a name');
     if (!config.image?.image) throw new InvalidArgumentError('container config needs an image');
     const sandbox = await this.sandboxes.get(podId);
@@ -118,7 +119,7 @@ export class ContainerManager {
     this.store.reserve(name, id);
     const rollback = new Rollback();
     rollback.add('release the name', () => this.store.release(name, id));
-    const timer = new StepTimer();
+    timer.mark('lookup');
     try {
       const stateDir = this.store.dirOf(id);
       const bundleDir = path.join(this.config.runroot, 'containers', id);
