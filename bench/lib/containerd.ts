@@ -62,6 +62,11 @@ state = "${dir}/state"
     throw new Error(`containerd did not become ready; see ${dir}/containerd.log`);
   }
 
+  /** containerd's own process (its shims are separate processes, found by their -address). */
+  get pid(): number {
+    return this.child.pid ?? 0;
+  }
+
   importImage(tarball: string): void {
     execFileSync('ctr', ['--address', this.socket, '--namespace', 'k8s.io', 'images', 'import', tarball], {
       stdio: 'ignore',

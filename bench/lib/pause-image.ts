@@ -2,10 +2,56 @@ import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import { pack } from 'tar-stream';
 
+/** A blob of an image: what a manifest's descriptor names, and its bytes. */
+export interface ImageBlob {
+  mediaType: string;
+  digest: string;
+  size: number;
+  data: Buffer;
+}
+
+/** An image as its manifest, config and layer blobs (image/test-registry's BuiltImage fits). */
+export interface ImageBlobs {
+  manifest: ImageBlob;
+  config: ImageBlob;
+  layers: ImageBlob[];
+}
+
 /**
- * Writes an OCI image layout tarball holding one image whose only file is `/pause` (our static
- * berth-pause), named `name` through the annotation containerd's importer reads. It stands in
- * for registry.k8s.io/pause where no registry is reachable.
+ * Writes an OCI image layout tarball (image-spec image-layout.md) holding one image, named `name`
+ * through the annotation containerd's importer reads, for `ctr images import`. Given the blobs
+ * an image was pushed to a registry with, containerd gets the very same image (same digests).
+ */
+export async function writeImageTar(name: string, image: ImageBlobs, out: string): Promise<void> {
+  const index = json({
+    schemaVersion: 2,
+    mediaType: 'application/vnd.oci.image.index.v1+json',
+    manifests: [
+      {
+        mediaType: image.manifest.mediaType,
+        digest: image.manifest.digest,
+        size: image.manifest.size,
+        annotations: {
+          'io.containerd.image.name': name,
+          'org.opencontainers.image.ref.name': name.split(':').pop(),
+        },
+      },
+    ],
+  });
+  const blob = (b: ImageBlob) => ({ name: `blobs/sha256/${b.digest.slice(7)}`, mode: 0o644, data: b.data });
+  const layout = await tarOf([
+    { name: 'oci-layout', mode: 0o644, data: json({ imageLayoutVersion: '1.0.0' }) },
+    { name: 'index.json', mode: 0o644, data: index },
+    ...image.layers.map(blob),
+    blob(image.config),
+    blob(image.manifest),
+  ]);
+  fs.writeFileSync(out, layout);
+}
+
+/**
+ * Writes an image layout tarball of an image whose only file is `/pause` (our static
+ * berth-pause). It stands in for registry.k8s.io/pause where no registry is reachable.
  */
 export async function writePauseImageTar(pauseBinary: string, name: string, out: string): Promise<void> {
   const layer = await tarOf([{ name: 'pause', mode: 0o755, data: fs.readFileSync(pauseBinary) }]);
@@ -16,46 +62,29 @@ export async function writePauseImageTar(pauseBinary: string, name: string, out:
     config: { Entrypoint: ['/pause'] },
     rootfs: { type: 'layers', diff_ids: [layerDigest] },
   });
+  const described = (mediaType: string, data: Buffer): ImageBlob => ({
+    mediaType,
+    digest: sha256(data),
+    size: data.length,
+    data,
+  });
+  const layerBlob = described('application/vnd.oci.image.layer.v1.tar', layer);
+  const configBlob = described('application/vnd.oci.image.config.v1+json', config);
   const manifest = json({
     schemaVersion: 2,
     mediaType: 'application/vnd.oci.image.manifest.v1+json',
-    config: {
-      mediaType: 'application/vnd.oci.image.config.v1+json',
-      digest: sha256(config),
-      size: config.length,
+    config: { mediaType: configBlob.mediaType, digest: configBlob.digest, size: configBlob.size },
+    layers: [{ mediaType: layerBlob.mediaType, digest: layerBlob.digest, size: layerBlob.size }],
+  });
+  await writeImageTar(
+    name,
+    {
+      manifest: described('application/vnd.oci.image.manifest.v1+json', manifest),
+      config: configBlob,
+      layers: [layerBlob],
     },
-    layers: [
-      { mediaType: 'application/vnd.oci.image.layer.v1.tar', digest: layerDigest, size: layer.length },
-    ],
-  });
-  const index = json({
-    schemaVersion: 2,
-    mediaType: 'application/vnd.oci.image.index.v1+json',
-    manifests: [
-      {
-        mediaType: 'application/vnd.oci.image.manifest.v1+json',
-        digest: sha256(manifest),
-        size: manifest.length,
-        annotations: {
-          'io.containerd.image.name': name,
-          'org.opencontainers.image.ref.name': name.split(':').pop(),
-        },
-      },
-    ],
-  });
-  const blob = (content: Buffer) => ({
-    name: `blobs/sha256/${sha256(content).slice(7)}`,
-    mode: 0o644,
-    data: content,
-  });
-  const layout = await tarOf([
-    { name: 'oci-layout', mode: 0o644, data: json({ imageLayoutVersion: '1.0.0' }) },
-    { name: 'index.json', mode: 0o644, data: index },
-    blob(layer),
-    blob(config),
-    blob(manifest),
-  ]);
-  fs.writeFileSync(out, layout);
+    out,
+  );
 }
 
 function json(value: unknown): Buffer {
