@@ -17,7 +17,9 @@ class NetnsConnection extends Duplex {
   private stderr = '';
 
   constructor(private readonly child: ChildProcessByStdio<Writable, Readable, Readable>) {
-    super({ allowHalfOpen: true });
+    // Closed when the helper exited (not when both directions ended), so that its failure,
+    // known only then, is reported as 'error' before 'close'.
+    super({ allowHalfOpen: true, autoDestroy: false });
     child.stdout.on('data', (chunk: Buffer) => {
       if (!this.push(chunk)) child.stdout.pause();
     });
@@ -26,7 +28,8 @@ class NetnsConnection extends Duplex {
     child.stdin.on('error', () => undefined); // the helper is gone: its exit says why
     child.on('error', (err) => this.destroy(err));
     child.on('close', (code, signal) => {
-      if (code === 0 || this.destroyed) return;
+      if (this.destroyed) return;
+      if (code === 0) return void this.destroy();
       const why =
         this.stderr.trim().replace(/^berth-netns-connect: /, '') || `helper ended (${code ?? signal})`;
       this.destroy(new Error(why));

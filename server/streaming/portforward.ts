@@ -37,7 +37,7 @@ export function parsePort(text: string | undefined): number | undefined {
  */
 export function servePortForwardOverSpdy(
   conn: SpdyConnection,
-  dial: PortDialer,
+  dialer: Promise<PortDialer>,
   timeoutMs = STREAM_CREATION_TIMEOUT_MS,
 ): void {
   const pairs = new Map<string, { data?: SpdyStream; error?: SpdyStream; timer: NodeJS.Timeout }>();
@@ -74,10 +74,17 @@ export function servePortForwardOverSpdy(
       pairs.delete(requestId);
       const { data, error } = pair;
       error.resume(); // the client sends nothing on it
-      forward(dial(port), data, (message) => {
+      const report = (message?: string): void => {
         if (message && !error.destroyed) error.write(`error forwarding port ${port}: ${message}`);
         if (!error.destroyed) error.end();
-      });
+      };
+      dialer.then(
+        (dial) => forward(dial(port), data, report),
+        (err: Error) => {
+          report(err.message);
+          data.end();
+        },
+      );
     }
   });
   void conn.closed.then(() => {
@@ -94,40 +101,53 @@ export function servePortForwardOverWebSocket(
   ws: WebSocket,
   protocol: string,
   ports: number[],
-  dial: PortDialer,
+  dialer: Promise<PortDialer>,
 ): void {
   const codec = new ChannelCodec(protocol);
   const send = (channel: number, data: Buffer): void => {
     if (ws.readyState === ws.OPEN) ws.send(codec.encode(channel, data));
   };
-  const connections = ports.map((port, i) => {
+  const pending: { channel: number; data: Buffer }[] = [];
+  let connections: { target: Duplex; done: boolean }[] | undefined;
+  ws.on('message', (raw: Buffer, isBinary: boolean) => {
+    const msg = codec.decode(raw, isBinary);
+    if (!msg || msg.channel % 2 !== 0) return;
+    if (!connections) return void pending.push(msg);
+    const c = connections[msg.channel / 2];
+    if (c && !c.done && !c.target.writableEnded) c.target.write(msg.data);
+  });
+  ports.forEach((port, i) => {
     const prefix = Buffer.alloc(2);
     prefix.writeUInt16LE(port);
     send(2 * i, prefix);
     send(2 * i + 1, prefix);
-    const target = dial(port);
-    target.on('data', (chunk: Buffer) => send(2 * i, chunk));
-    return { target, done: false };
   });
-  let remaining = connections.length;
-  connections.forEach(({ target }, i) => {
-    let failure: string | undefined;
-    target.on('error', (err: Error) => (failure = err.message));
-    target.on('close', () => {
-      connections[i].done = true;
-      if (failure) send(2 * i + 1, Buffer.from(`error forwarding port ${ports[i]}: ${failure}`));
-      if (--remaining === 0 && ws.readyState === ws.OPEN) ws.close(1000);
-    });
-  });
-  ws.on('message', (raw: Buffer, isBinary: boolean) => {
-    const msg = codec.decode(raw, isBinary);
-    if (!msg || msg.channel % 2 !== 0) return;
-    const c = connections[msg.channel / 2];
-    if (c && !c.done && !c.target.writableEnded) c.target.write(msg.data);
-  });
-  ws.once('close', () => {
-    for (const c of connections) c.target.destroy();
-  });
+  let remaining = ports.length;
+  const settle = (i: number, failure?: string): void => {
+    if (failure) send(2 * i + 1, Buffer.from(`error forwarding port ${ports[i]}: ${failure}`));
+    if (--remaining === 0 && ws.readyState === ws.OPEN) ws.close(1000);
+  };
+  dialer.then(
+    (dial) => {
+      if (ws.readyState !== ws.OPEN) return;
+      const made = ports.map((port, i) => {
+        const target = dial(port);
+        let failure: string | undefined;
+        target.on('data', (chunk: Buffer) => send(2 * i, chunk));
+        target.on('end', () => target.end());
+        target.on('error', (err: Error) => (failure = err.message));
+        target.on('close', () => {
+          made[i].done = true;
+          settle(i, failure);
+        });
+        return { target, done: false };
+      });
+      connections = made;
+      for (const msg of pending.splice(0)) made[msg.channel / 2]?.target.write(msg.data);
+      ws.once('close', () => made.forEach((c) => c.target.destroy()));
+    },
+    (err: Error) => ports.forEach((_, i) => settle(i, err.message)),
+  );
 }
 
 /** Copies target <-> stream until both directions ended; reports a failure message, if any. */
@@ -138,10 +158,7 @@ function forward(target: Duplex, stream: SpdyStream, onDone: (message?: string) 
     finished = true;
     onDone(message);
   };
-  target.on('error', (err: Error) => {
-    finish(err.message);
-    if (!stream.destroyed) stream.end();
-  });
+  target.on('error', (err: Error) => finish(err.message));
   stream.on('data', (chunk: Buffer) => {
     if (!target.write(chunk)) stream.pause();
   });
@@ -151,7 +168,9 @@ function forward(target: Duplex, stream: SpdyStream, onDone: (message?: string) 
     if (!stream.write(chunk)) target.pause();
   });
   stream.on('drain', () => target.resume());
-  target.on('end', () => stream.end());
+  // The pod's side closed: the connection is over (the kubelet's copy ends there too). The data
+  // stream ends once the target closed, after a failure went to the error stream.
+  target.on('end', () => target.end());
   target.on('close', () => {
     finish();
     if (!stream.destroyed && !stream.writableEnded) stream.end();

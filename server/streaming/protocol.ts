@@ -140,6 +140,25 @@ export class ResizeDecoder {
   }
 }
 
+/**
+ * Resize events for a session. The client sends the first size as soon as it connected, before
+ * the command runs: a listener that comes later gets the latest size at once.
+ */
+export class ResizeEvents {
+  private latest?: TerminalSize;
+  private readonly listeners: ((size: TerminalSize) => void)[] = [];
+
+  emit(size: TerminalSize): void {
+    this.latest = size;
+    for (const l of this.listeners) l(size);
+  }
+
+  listen(listener: (size: TerminalSize) => void): void {
+    this.listeners.push(listener);
+    if (this.latest) listener(this.latest);
+  }
+}
+
 export interface StreamOptions {
   stdin: boolean;
   stdout: boolean;

@@ -10,12 +10,12 @@ import {
   errorStreamPayload,
   protocolVersion,
   ResizeDecoder,
+  ResizeEvents,
   StreamType,
   type Outcome,
   type RemoteCommandRunner,
   type StreamIO,
   type StreamOptions,
-  type TerminalSize,
 } from './protocol';
 
 /** The kubelet's default: how long the client gets to open its streams. */
@@ -95,12 +95,10 @@ function receiveStreams(
 }
 
 function streamIO(conn: SpdyConnection, streams: Streams, tty: boolean): StreamIO {
-  const resizeListeners: ((size: TerminalSize) => void)[] = [];
+  const resize = new ResizeEvents();
   if (streams.resize) {
     const decoder = new ResizeDecoder();
-    streams.resize.on('data', (chunk: Buffer) => {
-      for (const size of decoder.push(chunk)) resizeListeners.forEach((l) => l(size));
-    });
+    streams.resize.on('data', (chunk: Buffer) => decoder.push(chunk).forEach((size) => resize.emit(size)));
   }
   return {
     tty,
@@ -109,7 +107,7 @@ function streamIO(conn: SpdyConnection, streams: Streams, tty: boolean): StreamI
       const target = streams[name] ?? (tty ? streams.stdout : undefined);
       if (target && !target.writableEnded && !target.destroyed) target.write(data);
     },
-    onResize: (listener) => resizeListeners.push(listener),
+    onResize: (listener) => resize.listen(listener),
     clientGone: conn.closed,
   };
 }

@@ -12,7 +12,7 @@ import {
   ResizeDecoder,
   type RemoteCommandRunner,
   type StreamOptions,
-  type TerminalSize,
+  ResizeEvents,
 } from './protocol';
 
 export const REMOTE_COMMAND_WS_PROTOCOLS = [
@@ -57,7 +57,7 @@ export async function serveRemoteCommandOverWebSocket(
   const version = protocolVersion(protocol);
   const codec = new ChannelCodec(protocol);
   const stdin = options.stdin ? new PassThrough() : undefined;
-  const resizeListeners: ((size: TerminalSize) => void)[] = [];
+  const resize = new ResizeEvents();
   const resizeDecoder = new ResizeDecoder();
   const clientGone = new Promise<void>((resolve) => ws.once('close', () => resolve()));
   void clientGone.then(() => stdin?.end());
@@ -67,7 +67,7 @@ export async function serveRemoteCommandOverWebSocket(
     if (!msg) return;
     if (msg.channel === Channel.stdin && stdin && !stdin.writableEnded) stdin.write(msg.data);
     else if (msg.channel === Channel.resize && options.tty) {
-      for (const size of resizeDecoder.push(msg.data)) resizeListeners.forEach((l) => l(size));
+      resizeDecoder.push(msg.data).forEach((size) => resize.emit(size));
     } else if (msg.channel === Channel.close && version >= 5 && msg.data[0] === Channel.stdin) stdin?.end();
   });
   const send = (channel: number, data: Buffer): void => {
@@ -89,7 +89,7 @@ export async function serveRemoteCommandOverWebSocket(
         else if (name === 'stderr' && options.stderr)
           send(options.tty ? Channel.stdout : Channel.stderr, data);
       },
-      onResize: (listener) => resizeListeners.push(listener),
+      onResize: (listener) => resize.listen(listener),
       clientGone,
     });
   } catch (err) {

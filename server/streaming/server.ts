@@ -174,8 +174,10 @@ export class StreamingServer {
     const conn = new SpdyConnection(socket, 'server');
     void this.serve(request, protocol, 'spdy', async () => {
       if (request.kind === 'portforward') {
-        servePortForwardOverSpdy(conn, await this.dialerOrClose(request.podId, () => conn.close()));
-        await conn.closed;
+        // Streams may come at once: the handler is in place before the pod is looked up.
+        const dialer = this.backend.dialer(request.podId);
+        servePortForwardOverSpdy(conn, dialer);
+        await Promise.all([dialer, conn.closed]);
       } else {
         await serveRemoteCommandOverSpdy(conn, protocol, request, this.backend.runner(request));
       }
@@ -211,23 +213,14 @@ export class StreamingServer {
       const closed = new Promise<void>((resolve) => ws.once('close', () => resolve()));
       void this.serve(request, protocol || '(none)', 'websocket', async () => {
         if (request.kind === 'portforward') {
-          const dial = await this.dialerOrClose(request.podId, () => ws.close(1011));
-          servePortForwardOverWebSocket(ws, protocol, ports, dial);
-          await closed;
+          const dialer = this.backend.dialer(request.podId);
+          servePortForwardOverWebSocket(ws, protocol, ports, dialer);
+          await Promise.all([dialer, closed]);
         } else {
           await serveRemoteCommandOverWebSocket(ws, protocol, request, this.backend.runner(request));
         }
       }).finally(() => ws.terminate());
     });
-  }
-
-  private async dialerOrClose(podId: string, close: () => unknown): Promise<PortDialer> {
-    try {
-      return await this.backend.dialer(podId);
-    } catch (err) {
-      close();
-      throw err;
-    }
   }
 
   private async serve(

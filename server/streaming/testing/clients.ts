@@ -48,13 +48,17 @@ export interface CommandOutput {
   error: string;
 }
 
-function collect(stream: SpdyStream | undefined): Promise<string> {
+/** Collects a stream's text into live[key] as it comes; resolves with it at the end. */
+function collect(
+  stream: SpdyStream | undefined,
+  live: CommandOutput,
+  key: keyof CommandOutput,
+): Promise<string> {
   return new Promise((resolve) => {
     if (!stream) return resolve('');
-    let text = '';
-    stream.on('data', (d: Buffer) => (text += d.toString()));
-    stream.on('end', () => resolve(text));
-    stream.on('close', () => resolve(text));
+    stream.on('data', (d: Buffer) => (live[key] += d.toString()));
+    stream.on('end', () => resolve(live[key]));
+    stream.on('close', () => resolve(live[key]));
   });
 }
 
@@ -67,6 +71,9 @@ export async function spdyRemoteCommand(
   protocol: string;
   stdin?: SpdyStream;
   resize?: SpdyStream;
+  /** The output so far. */
+  live: CommandOutput;
+  /** All of it, once the session ended. */
   output: Promise<CommandOutput>;
 }> {
   const { conn, protocol } = await spdyConnect(url, options.protocols ?? ['v4.channel.k8s.io']);
@@ -77,12 +84,17 @@ export async function spdyRemoteCommand(
   const stdout = open('stdout');
   const stderr = options.stderr && !options.tty ? open('stderr') : undefined;
   const resize = options.tty ? open('resize') : undefined;
-  const output = Promise.all([collect(stdout), collect(stderr), collect(error)]).then(([out, err, e]) => ({
+  const live: CommandOutput = { stdout: '', stderr: '', error: '' };
+  const output = Promise.all([
+    collect(stdout, live, 'stdout'),
+    collect(stderr, live, 'stderr'),
+    collect(error, live, 'error'),
+  ]).then(([out, err, e]) => ({
     stdout: out,
     stderr: err,
     error: e,
   }));
-  return { conn, protocol, stdin, resize, output };
+  return { conn, protocol, stdin, resize, live, output };
 }
 
 /** A WebSocket channel client: messages by channel, until the server closes. */
