@@ -140,7 +140,7 @@ write_file (const char *path, const char *data, err_t *err)
 }
 
 int
-write_file_atomic (const char *path, const void *data, size_t len, mode_t mode, err_t *err)
+write_file_atomic (const char *path, const void *data, size_t len, mode_t mode, bool durable, err_t *err)
 {
   cleanup_free char *tmp = NULL;
   cleanup_free char *dircopy = strdup (path);
@@ -152,7 +152,7 @@ write_file_atomic (const char *path, const void *data, size_t len, mode_t mode, 
   fd = open (tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
   if (fd < 0)
     return make_error (err, errno, "create `%s`", tmp);
-  if (write_all_fd (fd, data, len) < 0 || fsync (fd) < 0)
+  if (write_all_fd (fd, data, len) < 0 || (durable && fsync (fd) < 0))
     {
       int saved = errno;
       unlink (tmp);
@@ -164,6 +164,8 @@ write_file_atomic (const char *path, const void *data, size_t len, mode_t mode, 
       unlink (tmp);
       return make_error (err, saved, "rename `%s` to `%s`", tmp, path);
     }
+  if (!durable)
+    return 0;
   dirfd = open (dirname (dircopy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (dirfd >= 0)
     (void) fsync (dirfd);

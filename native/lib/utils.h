@@ -5,6 +5,7 @@
 #define BERTH_UTILS_H
 
 #include <dirent.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/types.h>
@@ -44,8 +45,9 @@ steal_fd (int *fd)
 /* Reads a whole file; *out is NUL-terminated and owned by the caller. */
 int read_file (const char *path, char **out, size_t *len, err_t *err);
 /* Writes a file so that readers see either the old or the new content: write a temporary file
- * beside it, fsync, rename over, fsync the directory. */
-int write_file_atomic (const char *path, const void *data, size_t len, mode_t mode, err_t *err);
+ * beside it, rename over. `durable` adds an fsync of the file before the rename and of the
+ * directory after, so that the content also survives a power loss. */
+int write_file_atomic (const char *path, const void *data, size_t len, mode_t mode, bool durable, err_t *err);
 /* Writes a short string to an existing file (for /proc and /sys knobs). */
 int write_file (const char *path, const char *data, err_t *err);
 int mkdir_p (const char *path, mode_t mode, err_t *err);

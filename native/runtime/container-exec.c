@@ -357,7 +357,7 @@ container_exec (const struct container *c, json_t *process, const struct exec_op
     {
       char buf[32];
       int n = snprintf (buf, sizeof (buf), "%d", (int) proc);
-      ret = write_file_atomic (o->pid_file, buf, (size_t) n, 0644, err);
+      ret = write_file_atomic (o->pid_file, buf, (size_t) n, 0644, false, err);
       if (ret < 0)
         return ret;
     }

@@ -346,7 +346,7 @@ container_create (struct global_opts *g, const struct create_opts *o, pid_t *pid
     {
       char buf[32];
       int n = snprintf (buf, sizeof (buf), "%d", (int) child);
-      ret = write_file_atomic (o->pid_file, buf, (size_t) n, 0644, err);
+      ret = write_file_atomic (o->pid_file, buf, (size_t) n, 0644, false, err);
       if (ret < 0)
         goto out;
     }

@@ -106,7 +106,10 @@ state_write (const char *dir, json_t *state, err_t *err)
 
   if (text == NULL || asprintf (&path, "%s/state.json", dir) < 0)
     return make_error (err, ENOMEM, "serialize state");
-  return write_file_atomic (path, text, strlen (text), 0600, err);
+  /* Not synced, as runc and crun do not sync theirs: the state describes processes that a
+   * power loss takes with it, and it lives under /run. The rename alone keeps readers from
+   * seeing half a file; an fsync here made `create` wait behind the disk's other writes. */
+  return write_file_atomic (path, text, strlen (text), 0600, false, err);
 }
 
 unsigned long long
