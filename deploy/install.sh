@@ -33,9 +33,10 @@ npm run --silent build
 $deps_only && exit 0
 
 log "installing berth"
+# The CLI's shebang carries the daemon's node flags; the wrapper only pins which node runs it.
 cat >/usr/local/bin/berth <<WRAPPER
 #!/bin/sh
-exec "$(command -v node)" "$repo/dist/server/cli.js" "\$@"
+PATH="$(dirname "$(command -v node)"):\$PATH" exec "$repo/dist/server/cli.js" "\$@"
 WRAPPER
 chmod 0755 /usr/local/bin/berth
 install -d -m 0755 /etc/berth

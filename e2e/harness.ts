@@ -131,16 +131,19 @@ function isPlainObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
-/** Starts `berth daemon ARGS` with its output piped. */
+/**
+ * Starts `berth daemon ARGS` with its output piped. The CLI runs as an executable, as installed,
+ * so its shebang's node flags apply.
+ */
 export function spawnDaemon(args: string[]): ChildProcess {
   if (!fs.existsSync(BERTH_CLI)) throw new Error(`${BERTH_CLI} is missing: run \`npm run build\` first`);
-  return spawn(process.execPath, [BERTH_CLI, 'daemon', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  return spawn(BERTH_CLI, ['daemon', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
 }
 
 /** Runs `berth ARGS` to completion and returns its exit code and output. */
 export function runCli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [BERTH_CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(BERTH_CLI, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
