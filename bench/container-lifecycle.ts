@@ -34,7 +34,7 @@ import { TestBridgeNetwork } from '../network/test-support/test-network';
 import { BenchContainerd } from './lib/containerd';
 import { formatMiB, pidsWithCommandLine, processMemory, totalMemory, type ProcessMemory } from './lib/memory';
 import { writeImageTar, writePauseImageTar } from './lib/pause-image';
-import { formatMs, summarize, timed } from './lib/stats';
+import { formatMs, summarize, timed, printRatios } from './lib/stats';
 
 const CGROUP_PARENT = `/berth-bench-ctr-${process.pid}`;
 const PAUSE_IMAGE = 'berth.local/pause:bench';
@@ -349,12 +349,8 @@ async function main(): Promise<void> {
         await containerd.stop();
       }
     }
-    if (medians.berth && medians.containerd) {
-      console.log('\nberth / containerd (medians; target: at most 0.50)');
-      for (const key of Object.keys(medians.berth)) {
-        console.log(`  ${key.padEnd(22)} ${(medians.berth[key] / medians.containerd[key]).toFixed(2)}`);
-      }
-    }
+    if (medians.berth && medians.containerd)
+      printRatios(medians.berth, medians.containerd, 'target: at most 0.50');
   } finally {
     await registry.stop();
     await network.destroy();

@@ -20,7 +20,7 @@ import { TestDaemon } from '../e2e/harness';
 import { TestBridgeNetwork } from '../network/test-support/test-network';
 import { BenchContainerd } from './lib/containerd';
 import { writePauseImageTar } from './lib/pause-image';
-import { formatMs, summarize, timed } from './lib/stats';
+import { formatMs, summarize, timed, printRatios } from './lib/stats';
 
 const CGROUP_PARENT = `/berth-bench-${process.pid}`;
 const PAUSE_IMAGE = 'berth.local/pause:bench';
@@ -160,12 +160,8 @@ async function main(): Promise<void> {
         await containerd.stop();
       }
     }
-    if (results.berth && results.containerd) {
-      console.log('\nberth / containerd (medians; below 1 is faster)');
-      for (const key of Object.keys(results.berth)) {
-        console.log(`  ${key.padEnd(22)} ${(results.berth[key] / results.containerd[key]).toFixed(2)}`);
-      }
-    }
+    if (results.berth && results.containerd)
+      printRatios(results.berth, results.containerd, 'below 1 is faster');
   } finally {
     await network.destroy();
     removeCgroups(CGROUP_PARENT);

@@ -23,3 +23,15 @@ export async function timed<T>(body: () => Promise<T>): Promise<[number, T]> {
 export function formatMs(ms: number): string {
   return ms.toFixed(1).padStart(8);
 }
+
+/** Prints berth's medians over containerd's, key by key (below 1: berth is faster). */
+export function printRatios(
+  berth: Record<string, number>,
+  containerd: Record<string, number>,
+  title: string,
+): void {
+  console.log(`\nberth / containerd (medians; ${title})`);
+  for (const key of Object.keys(berth)) {
+    console.log(`  ${key.padEnd(22)} ${(berth[key] / containerd[key]).toFixed(2)}`);
+  }
+}
