@@ -27,7 +27,8 @@ export interface ExecSession {
   attach: AttachSession;
   /** The process, as the host sees it. */
   pid: number;
-  /** The exit code once the process ended and the monitor recorded it (128 + signal if killed). */
+  /** The exit code (128 + signal if killed) once the process ended, the monitor recorded it,
+   * and all its output went through attach (the session closed). */
   exited: Promise<number>;
   /** Ends the process with SIGKILL if it still runs (its client went away). */
   kill(): void;
@@ -57,10 +58,17 @@ export async function startExecSession(o: ExecSessionOptions): Promise<ExecSessi
     });
     const attach = started.attach!;
     let ended = false;
-    const exited = exitCodeOf(exitDir, attach.closed).finally(() => {
-      ended = true;
-      void fs.rm(dir, { recursive: true, force: true });
-    });
+    // The monitor writes the exit record after it drained the output into the attach socket
+    // and closed it, but the daemon sees the record (often already there when it looks) before
+    // it has read that socket: an exit code taken from the record alone let the session end
+    // (the client's stdout closed, its status sent) with the output still unread, and lost it.
+    // The socket's close comes after its last byte was read and handed on.
+    const exited = Promise.all([exitCodeOf(exitDir, attach.closed), attach.closed])
+      .then(([code]) => code)
+      .finally(() => {
+        ended = true;
+        void fs.rm(dir, { recursive: true, force: true });
+      });
     return {
       attach,
       pid: started.containerPid,

@@ -28,6 +28,7 @@ import {
   startMonitor,
   watchExits,
 } from './monitor';
+import { startExecSession } from './exec-session';
 import { TestRuntime, mountHugetlbForCrun, removeCgroups, testRuntimes } from './testing/runtimes';
 
 const RUNTIMES = testRuntimes();
@@ -618,6 +619,37 @@ describe.each(RUNTIMES.filter((r) => !r.skip))('berth-monitor with $name', (rt: 
       expect(seen).toEqual({ stdout: 'first\ngot line\n', stderr: 'err\n' });
       const record = await waitFor('the exec exit record', () => readExitRecord(exitDir, session));
       expect(record.exitCode).toBe(2);
+    },
+  );
+
+  (rt.canExec ? test : test.skip)(
+    "an exec session's exit code comes after all its output (20 concurrent sessions of echo)",
+    async () => {
+      const c = await create(shSpec('exec sleep 1000'));
+      start(c);
+      const sessionsDir = path.join(work, `x-${c.id}`);
+      cleanups.push(() => fs.rmSync(sessionsDir, { recursive: true, force: true }));
+      // The monitor writes the exit record once the output is in the attach socket: the
+      // record is often there before the daemon read that socket, and the code must wait for it.
+      const runs = Array.from({ length: 20 }, async (_, i) => {
+        const session = await startExecSession({
+          runtime: runtime(),
+          containerId: c.id,
+          bundleDir: path.join(work, `bundle-${c.id}`),
+          sessionsDir,
+          command: ['echo', `n${i}`],
+          tty: false,
+          stdin: false,
+        });
+        let stdout = '';
+        let outputEnded = false;
+        session.attach.onOutput((stream, d) => (stdout += stream === 'stdout' ? d.toString() : ''));
+        void session.attach.closed.then(() => (outputEnded = true));
+        const code = await session.exited;
+        return { code, stdout, outputEnded };
+      });
+      const results = await Promise.all(runs);
+      expect(results).toEqual(results.map((_, i) => ({ code: 0, stdout: `n${i}\n`, outputEnded: true })));
     },
   );
 
