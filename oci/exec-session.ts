@@ -2,7 +2,9 @@
  * Streaming exec sessions (CRI Exec): the command runs in the container under a berth-monitor
  * of its own (`--exec-process`), which holds its stdio or terminal, and whose first attach
  * client is handed over at start (`--attach-fd`), so no output passes before the daemon
- * listens. The session's files live in a directory of their own, removed once it ends.
+ * listens. The monitor never drops that client for reading slowly: the process waits for it
+ * instead (its output blocks), so the caller may pause the session's output without losing any.
+ * The session's files live in a directory of their own, removed once it ends.
  */
 import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';

@@ -28,7 +28,7 @@ import {
   startMonitor,
   watchExits,
 } from './monitor';
-import { startExecSession } from './exec-session';
+import { ExecSession, startExecSession } from './exec-session';
 import { TestRuntime, mountHugetlbForCrun, removeCgroups, testRuntimes } from './testing/runtimes';
 
 const RUNTIMES = testRuntimes();
@@ -651,6 +651,107 @@ describe.each(RUNTIMES.filter((r) => !r.skip))('berth-monitor with $name', (rt: 
       const results = await Promise.all(runs);
       expect(results).toEqual(results.map((_, i) => ({ code: 0, stdout: `n${i}\n`, outputEnded: true })));
     },
+  );
+
+  /** An exec session of `head -c <bytes> /dev/zero` whose daemon side does not read yet. */
+  async function slowReaderSession(
+    c: Container,
+    bytes: number,
+  ): Promise<{ session: ExecSession; monitorPid: number }> {
+    const sessionsDir = path.join(work, `x-${c.id}`);
+    cleanups.push(() => fs.rmSync(sessionsDir, { recursive: true, force: true }));
+    const session = await startExecSession({
+      runtime: runtime(),
+      containerId: c.id,
+      bundleDir: path.join(work, `bundle-${c.id}`),
+      sessionsDir,
+      command: ['head', '-c', String(bytes), '/dev/zero'],
+      tty: false,
+      stdin: false,
+    });
+    session.attach.pauseOutput();
+    // The process is re-parented to its monitor (a subreaper) once the runtime's exec returns.
+    const monitorPid = Number(
+      /^PPid:\s+(\d+)$/m.exec(fs.readFileSync(`/proc/${session.pid}/status`, 'utf8'))?.[1],
+    );
+    cleanups.push(() => {
+      session.kill();
+      killPid(monitorPid);
+    });
+    // Unread, 20 MB would pass in a few tens of milliseconds: after a second, the process must
+    // still be there, blocked on its pipe, and the monitor small (it holds one frame, not the output).
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    expect(procStat(session.pid)?.comm).toBe('head');
+    expect(procStat(monitorPid)?.comm).toBe('berth-monitor');
+    const rss = Number(
+      /^VmRSS:\s+(\d+) kB$/m.exec(fs.readFileSync(`/proc/${monitorPid}/status`, 'utf8'))?.[1],
+    );
+    expect(rss).toBeLessThan(1024);
+    return { session, monitorPid };
+  }
+
+  (rt.canExec ? test : test.skip)(
+    'an exec session whose daemon reads slowly loses no output: the process waits for it (20 MB)',
+    async () => {
+      const c = await create(shSpec('exec sleep 1000'));
+      start(c);
+      const { session } = await slowReaderSession(c, 20_000_000);
+      let stdout = 0;
+      let stderr = 0;
+      let nonZero = 0;
+      session.attach.onOutput((stream, d) => {
+        if (stream === 'stdout') stdout += d.length;
+        else stderr += d.length;
+        for (const b of d) nonZero += b;
+      });
+      session.attach.resumeOutput();
+      expect(await session.exited).toBe(0);
+      expect({ stdout, stderr, nonZero }).toEqual({ stdout: 20_000_000, stderr: 0, nonZero: 0 });
+    },
+    30000,
+  );
+
+  (rt.canExec ? test : test.skip)(
+    'an exec session killed while its output waits: the exit record comes only after the rest of the output was taken',
+    async () => {
+      const c = await create(shSpec('exec sleep 1000'));
+      start(c);
+      const { session, monitorPid } = await slowReaderSession(c, 20_000_000);
+      const sessionsDir = path.join(work, `x-${c.id}`);
+      const [sessionDir] = fs.readdirSync(sessionsDir);
+      session.kill();
+      await waitFor('head to be reaped', () => procStat(session.pid)?.comm !== 'head');
+      // Reaped, but what it wrote is still in the pipe and the monitor's last frame unsent: no record yet.
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      expect(procStat(monitorPid)?.state).toBe('S');
+      expect(fs.readdirSync(path.join(sessionsDir, sessionDir, 'exit'))).toEqual([]);
+      let stdout = 0;
+      session.attach.onOutput((_stream, d) => (stdout += d.length));
+      session.attach.resumeOutput();
+      expect(await session.exited).toBe(137);
+      expect(stdout).toBeGreaterThan(0);
+      expect(stdout).toBeLessThan(20_000_000);
+    },
+    30000,
+  );
+
+  (rt.canExec ? test : test.skip)(
+    'an exec session whose daemon side goes away while its output waits: the output is discarded, the process runs to its end, the monitor exits',
+    async () => {
+      const c = await create(shSpec('exec sleep 1000'));
+      start(c);
+      const { session, monitorPid } = await slowReaderSession(c, 20_000_000);
+      await session.attach.destroy();
+      // The exit record (head's own 0, not a SIGPIPE death) comes without the daemon reading more.
+      expect(await session.exited).toBe(0);
+      await waitFor(
+        'the monitor to exit',
+        () => ['Z', undefined].includes(procStat(monitorPid)?.state),
+        10000,
+      );
+      expect(procStat(session.pid)?.comm).not.toBe('head');
+    },
+    30000,
   );
 
   test('keeps the container running when the log disk is full', async () => {

@@ -308,6 +308,22 @@ export class AttachSession {
     this.sock.write(encodeFrame(FRAME.resize, payload));
   }
 
+  /** Stops reading output: once the socket is full, the monitor holds the output back (the
+   * process of an exec session then blocks; an ordinary attach client is dropped instead). */
+  pauseOutput(): void {
+    this.sock.pause();
+  }
+
+  resumeOutput(): void {
+    this.sock.resume();
+  }
+
+  /** Drops the connection at once, unread output and all. Safe to call twice. */
+  async destroy(): Promise<void> {
+    this.sock.destroy();
+    await this.closed;
+  }
+
   /** Ends the session after what was written is sent. Safe to call twice. */
   async close(): Promise<void> {
     this.sock.end();

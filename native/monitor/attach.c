@@ -5,7 +5,14 @@
  *
  * client to monitor: 0 stdin data, 3 resize (u16 rows, u16 cols, big-endian), 4 close stdin;
  * monitor to client: 1 stdout, 2 stderr. A client that cannot take a frame at once (its socket
- * buffer is full) is disconnected rather than allowed to stall the container's output. */
+ * buffer is full) is disconnected rather than allowed to stall the container's output.
+ *
+ * The --attach-fd client is the exception: for an exec session it is the only reader of the
+ * output (the log, if any, is no substitute), so dropping it would lose output whenever the
+ * daemon reads slowly. It gets backpressure instead: the rest of a frame its socket did not
+ * take waits here (one frame at most), the pipes are not read meanwhile, and the process blocks
+ * on its full pipe until the socket is writable again (EPOLLOUT), as on a slow terminal. */
+#include <poll.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -43,7 +50,27 @@ struct attach_client
   size_t resize_len;
   bool used_stdin;
   bool paused;
+  /* The --attach-fd client: never dropped for being slow (see the top of this file). */
+  bool holds_output;
+  /* The rest of the one frame its socket did not take (holds_output only), allocated on the
+   * first need: FRAME_HEADER + OUTPUT_CHUNK bytes. */
+  unsigned char *unsent;
+  size_t unsent_off, unsent_len;
 };
+
+static uint32_t
+client_events (const struct attach_client *c)
+{
+  return (c->paused ? 0 : EPOLLIN) | (c->unsent_off < c->unsent_len ? EPOLLOUT : 0);
+}
+
+static int
+client_rewatch (struct monitor *m, struct attach_client *c)
+{
+  struct epoll_event ev = { .events = client_events (c), .data.ptr = &c->watch };
+
+  return epoll_ctl (m->epfd, EPOLL_CTL_MOD, c->watch.fd, &ev);
+}
 
 int
 attach_listen (struct monitor *m, const char *path, err_t *err)
@@ -60,7 +87,7 @@ attach_listen (struct monitor *m, const char *path, err_t *err)
 /* Takes ownership of fd, a connected non-blocking stream socket, as a new client; on failure
  * fd is closed. */
 static int
-client_add (struct monitor *m, int fd, err_t *err)
+client_add (struct monitor *m, int fd, bool holds_output, err_t *err)
 {
   struct attach_client *c = calloc (1, sizeof (*c));
 
@@ -72,6 +99,7 @@ client_add (struct monitor *m, int fd, err_t *err)
   c->watch.kind = WATCH_ATTACH_CLIENT;
   c->watch.fd = fd;
   c->watch.owner = c;
+  c->holds_output = holds_output;
   /* While stdin data waits, new clients wait too (see struct monitor). */
   c->paused = m->stdin_pending_len > 0;
   if (epoll_watch (m, &c->watch, c->paused ? 0 : EPOLLIN) < 0)
@@ -96,7 +124,7 @@ attach_accept (struct monitor *m)
       if (fd < 0)
         return;
       /* A client that cannot be added is dropped; the others go on. */
-      (void) client_add (m, fd, NULL);
+      (void) client_add (m, fd, false, NULL);
     }
 }
 
@@ -109,7 +137,7 @@ attach_add_client (struct monitor *m, int fd, err_t *err)
     return make_error (err, errno, "--attach-fd %d", fd);
   if ((ret = mon_set_nonblock (fd, true, err)) < 0)
     return ret;
-  return client_add (m, fd, err);
+  return client_add (m, fd, true, err);
 }
 
 static void
@@ -125,6 +153,13 @@ client_close (struct monitor *m, struct attach_client *c)
       }
   epoll_unwatch (m, &c->watch);
   close (c->watch.fd);
+  /* Its peer is gone (the daemon with it): the output flows again, to the log and the others. */
+  if (m->output_blocker == c)
+    {
+      m->output_blocker = NULL;
+      output_set_paused (m, false);
+    }
+  free (c->unsent);
   /* CRI StdinOnce: stdin closes when the first attach session that used it ends. */
   if (c->used_stdin && m->opt->stdin_once)
     monitor_close_stdin (m);
@@ -140,8 +175,10 @@ attach_close_all (struct monitor *m)
       m->clients = c->next;
       epoll_unwatch (m, &c->watch);
       close (c->watch.fd);
+      free (c->unsent);
       free (c);
     }
+  m->output_blocker = NULL;
   if (m->attach_listen.fd >= 0)
     {
       epoll_unwatch (m, &m->attach_listen);
@@ -179,9 +216,9 @@ set_clients_paused (struct monitor *m, bool paused)
   for (c = m->clients; c; c = c->next)
     if (c->paused != paused)
       {
-        struct epoll_event ev = { .events = paused ? 0 : EPOLLIN, .data.ptr = &c->watch };
-        if (epoll_ctl (m->epfd, EPOLL_CTL_MOD, c->watch.fd, &ev) == 0)
-          c->paused = paused;
+        c->paused = paused;
+        if (client_rewatch (m, c) < 0)
+          c->paused = !paused;
       }
 }
 
@@ -300,12 +337,67 @@ handle_frame_bytes (struct monitor *m, struct attach_client *c, const char *buf,
     }
 }
 
+/* Sends what waits in c->unsent. Returns 1 when all of it went (the output flows again), 0 when
+ * the socket is still full, -1 when the client was closed (its peer is gone). */
+static int
+client_flush (struct monitor *m, struct attach_client *c)
+{
+  while (c->unsent_off < c->unsent_len)
+    {
+      ssize_t n = send (c->watch.fd, c->unsent + c->unsent_off, c->unsent_len - c->unsent_off,
+                        MSG_NOSIGNAL | MSG_DONTWAIT);
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n < 0 && errno == EAGAIN)
+        return 0;
+      if (n < 0)
+        {
+          client_close (m, c);
+          return -1;
+        }
+      c->unsent_off += (size_t) n;
+    }
+  c->unsent_off = c->unsent_len = 0;
+  (void) client_rewatch (m, c);
+  if (m->output_blocker == c)
+    {
+      m->output_blocker = NULL;
+      output_set_paused (m, false);
+    }
+  return 1;
+}
+
+/* After the process ended: waits until the client holding output back took its frame or went
+ * away. Its peer closing (the daemon gone) ends the wait with POLLHUP or POLLERR, so this never
+ * outlives the daemon; a daemon that lives on but never reads holds the exit record back, as it
+ * would hold back a running process. */
+void
+attach_flush_blocking (struct monitor *m)
+{
+  while (m->output_blocker)
+    {
+      struct pollfd p = { .fd = m->output_blocker->watch.fd, .events = POLLOUT };
+
+      if (poll (&p, 1, -1) < 0 && errno != EINTR)
+        {
+          /* Cannot wait (not expected): drop the client rather than spin or lose the record. */
+          client_close (m, m->output_blocker);
+          return;
+        }
+      (void) client_flush (m, m->output_blocker);
+    }
+}
+
 void
 attach_client_ready (struct monitor *m, struct attach_client *c, uint32_t events)
 {
   char buf[sizeof (m->stdin_pending)];
   ssize_t n;
 
+  if ((events & EPOLLOUT) && c->unsent_off < c->unsent_len && client_flush (m, c) < 0)
+    return;
+  if (!(events & (EPOLLIN | EPOLLHUP | EPOLLERR)))
+    return;
   if (c->paused)
     {
       /* Paused clients are only woken by a hang-up, which would otherwise repeat. */
@@ -322,6 +414,37 @@ attach_client_ready (struct monitor *m, struct attach_client *c, uint32_t events
       return;
     }
   handle_frame_bytes (m, c, buf, (size_t) n);
+}
+
+/* Keeps the part of a frame (header, then buf) after the first sent bytes for c, and stops
+ * reading the pipes until c took it. Without memory for it, c is dropped like any client. */
+static void
+hold_rest (struct monitor *m, struct attach_client *c, const unsigned char *header, const char *buf, size_t len,
+           size_t sent)
+{
+  size_t total = FRAME_HEADER + len;
+
+  if (len > OUTPUT_CHUNK)
+    {
+      client_close (m, c);
+      return;
+    }
+  if (c->unsent == NULL && (c->unsent = malloc (FRAME_HEADER + OUTPUT_CHUNK)) == NULL)
+    {
+      client_close (m, c);
+      return;
+    }
+  memcpy (c->unsent, header, FRAME_HEADER);
+  memcpy (c->unsent + FRAME_HEADER, buf, len);
+  c->unsent_off = sent;
+  c->unsent_len = total;
+  if (client_rewatch (m, c) < 0)
+    {
+      client_close (m, c);
+      return;
+    }
+  m->output_blocker = c;
+  output_set_paused (m, true);
 }
 
 void
@@ -342,7 +465,11 @@ attach_broadcast (struct monitor *m, enum log_stream stream, const char *buf, si
       struct msghdr msg = { .msg_iov = iov, .msg_iovlen = 2 };
       ssize_t n = sendmsg (c->watch.fd, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
 
-      if (n != (ssize_t) (sizeof (header) + len))
+      if (n < 0 && errno == EAGAIN)
+        n = 0;
+      if (n >= 0 && (size_t) n < sizeof (header) + len && c->holds_output)
+        hold_rest (m, c, header, buf, len, (size_t) n);
+      else if (n != (ssize_t) (sizeof (header) + len))
         client_close (m, c);
       c = next;
     }

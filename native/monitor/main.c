@@ -263,6 +263,24 @@ epoll_unwatch (struct monitor *m, struct watch *w)
     (void) epoll_ctl (m->epfd, EPOLL_CTL_DEL, w->fd, NULL);
 }
 
+void
+output_set_paused (struct monitor *m, bool paused)
+{
+  struct watch *pipes[] = { &m->stdout_watch, &m->stderr_watch };
+  size_t i;
+
+  /* Out of the set rather than watched for no events: epoll reports EPOLLHUP regardless, and a
+   * pipe whose writers are gone would wake the loop again and again. */
+  for (i = 0; i < sizeof (pipes) / sizeof (pipes[0]); i++)
+    if (pipes[i]->fd >= 0)
+      {
+        if (paused)
+          epoll_unwatch (m, pipes[i]);
+        else if (epoll_watch (m, pipes[i], EPOLLIN) < 0)
+          fprintf (stderr, PROG ": epoll the output again: %s\n", strerror (errno));
+      }
+}
+
 /* The sync message: one JSON line, then the descriptor is closed so the daemon sees EOF. */
 static void
 sync_send (int *sync_fd, const char *line)
@@ -511,9 +529,13 @@ read_pid_file (const char *path, pid_t *pid, err_t *err)
 static int
 pump (struct monitor *m, struct watch *w, enum log_stream stream)
 {
-  char buf[8192];
-  ssize_t n = read (w->fd, buf, sizeof (buf));
+  char buf[OUTPUT_CHUNK];
+  ssize_t n;
 
+  /* The --attach-fd client has not taken the last frame yet: this output waits in the pipe. */
+  if (m->output_blocker)
+    return 0;
+  n = read (w->fd, buf, sizeof (buf));
   if (n < 0 && (errno == EAGAIN || errno == EINTR))
     return 0;
   if (n <= 0)
@@ -528,14 +550,22 @@ pump (struct monitor *m, struct watch *w, enum log_stream stream)
 }
 
 /* After the container's process ended, what it wrote is already in the pipe: read until
- * the pipe is empty, without waiting for processes that may still hold the write end. */
+ * the pipe is empty, without waiting for processes that may still hold the write end. The
+ * --attach-fd client still gets all of it: each frame its socket holds back is waited for
+ * (or the client is gone), and the last one has gone before the caller closes the clients. */
 static void
 drain (struct monitor *m)
 {
-  while (m->stdout_watch.fd >= 0 && pump (m, &m->stdout_watch, LOG_STDOUT) > 0)
-    ;
-  while (m->stderr_watch.fd >= 0 && pump (m, &m->stderr_watch, LOG_STDERR) > 0)
-    ;
+  for (;;)
+    {
+      attach_flush_blocking (m);
+      if (m->stdout_watch.fd >= 0 && pump (m, &m->stdout_watch, LOG_STDOUT) > 0)
+        continue;
+      if (m->stderr_watch.fd >= 0 && pump (m, &m->stderr_watch, LOG_STDERR) > 0)
+        continue;
+      if (m->output_blocker == NULL)
+        return;
+    }
 }
 
 /* Reaps every child; returns true once the container's process is among them. */

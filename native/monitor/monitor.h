@@ -19,6 +19,9 @@
 
 #define MAX_RUNTIME_ARGS 32
 
+/* The most container output one read takes (and so the largest output frame's payload). */
+#define OUTPUT_CHUNK 8192
+
 struct options
 {
   const char *runtime;
@@ -88,6 +91,9 @@ struct monitor
    * client is read, so a container that does not read its stdin holds back only its own input. */
   struct watch attach_listen;
   struct attach_client *clients;
+  /* The --attach-fd client while its socket holds back the rest of a frame: the pipes are not
+   * read until it took that rest (see attach_broadcast). NULL while output flows. */
+  struct attach_client *output_blocker;
   char stdin_pending[8192];
   size_t stdin_pending_len;
   bool stdin_close_requested;
@@ -99,6 +105,9 @@ struct monitor
 
 int epoll_watch (struct monitor *m, struct watch *w, uint32_t events);
 void epoll_unwatch (struct monitor *m, struct watch *w);
+/* Stops (or resumes) reading the container's stdout and stderr: the process then blocks on
+ * its full pipe, as on a terminal that does not scroll. */
+void output_set_paused (struct monitor *m, bool paused);
 
 /* attach.c */
 int attach_listen (struct monitor *m, const char *path, err_t *err);
@@ -106,6 +115,7 @@ void attach_accept (struct monitor *m);
 int attach_add_client (struct monitor *m, int fd, err_t *err);
 void attach_client_ready (struct monitor *m, struct attach_client *c, uint32_t events);
 void attach_broadcast (struct monitor *m, enum log_stream stream, const char *buf, size_t len);
+void attach_flush_blocking (struct monitor *m);
 void attach_stdin_writable (struct monitor *m);
 void attach_close_all (struct monitor *m);
 void monitor_close_stdin (struct monitor *m);
