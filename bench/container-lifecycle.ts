@@ -24,7 +24,6 @@ import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import type { ContainerConfig } from '../api/generated/runtime/v1/ContainerConfig';
 import type { PodSandboxConfig } from '../api/generated/runtime/v1/PodSandboxConfig';
-import { packageRoot } from '../common/package-root';
 import { removeCgroups, removeTempDir } from '../common/testing/kernel';
 import type { CriClient } from '../e2e/cri-client';
 import { TestDaemon } from '../e2e/harness';
@@ -33,11 +32,10 @@ import { buildImage, pushImage, startRegistry } from '../image/test-registry';
 import { TestBridgeNetwork } from '../network/test-support/test-network';
 import { BenchContainerd } from './lib/containerd';
 import { formatMiB, pidsWithCommandLine, processMemory, totalMemory, type ProcessMemory } from './lib/memory';
-import { writeImageTar, writePauseImageTar } from './lib/pause-image';
-import { formatMs, summarize, timed, printRatios } from './lib/stats';
+import { writeImageTar } from './lib/pause-image';
+import { formatMs, summarize, timed, printRatios, reportSteps } from './lib/stats';
 
 const CGROUP_PARENT = `/berth-bench-ctr-${process.pid}`;
-const PAUSE_IMAGE = 'berth.local/pause:bench';
 
 interface Subject {
   label: string;
@@ -237,20 +235,6 @@ function reportMemory(label: string, m: MemoryFigures, helperName: string): void
   });
 }
 
-/** Medians of the per-step times berth logs (`<message> ... steps={...}`). */
-function reportSteps(logs: string, message: string, rpc: string): void {
-  const perStep: Record<string, number[]> = {};
-  for (const match of logs.matchAll(new RegExp(`${message} .*steps=(\\{[^ ]*\\})`, 'g'))) {
-    for (const [step, ms] of Object.entries(JSON.parse(match[1]) as Record<string, number>)) {
-      (perStep[step] ??= []).push(ms);
-    }
-  }
-  const line = Object.entries(perStep).map(
-    ([step, samples]) => `${step} ${summarize(samples).median.toFixed(1)}`,
-  );
-  console.log(`  ${rpc} steps (median ms): ${line.join(', ')}`);
-}
-
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
@@ -316,18 +300,8 @@ async function main(): Promise<void> {
     if (values.only !== 'berth') {
       const dir = path.join(work, 'containerd');
       fs.mkdirSync(dir);
-      const containerd = await BenchContainerd.start(dir, {
-        confDir: path.join(work, 'net.d'),
-        sandboxImage: PAUSE_IMAGE,
-      });
+      const containerd = await BenchContainerd.startWithBerthPause(dir, path.join(work, 'net.d'));
       try {
-        const pauseTar = path.join(work, 'pause.tar');
-        await writePauseImageTar(
-          path.join(packageRoot(), 'native', 'bin', 'berth-pause'),
-          PAUSE_IMAGE,
-          pauseTar,
-        );
-        containerd.importImage(pauseTar);
         const busyboxTar = path.join(work, 'busybox.tar');
         await writeImageTar(setting.image, busybox, busyboxTar);
         containerd.importImage(busyboxTar);

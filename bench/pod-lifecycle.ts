@@ -13,17 +13,14 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import type { PodSandboxConfig } from '../api/generated/runtime/v1/PodSandboxConfig';
-import { packageRoot } from '../common/package-root';
 import { removeCgroups, removeTempDir } from '../common/testing/kernel';
 import type { CriClient } from '../e2e/cri-client';
 import { TestDaemon } from '../e2e/harness';
 import { TestBridgeNetwork } from '../network/test-support/test-network';
 import { BenchContainerd } from './lib/containerd';
-import { writePauseImageTar } from './lib/pause-image';
-import { formatMs, summarize, timed, printRatios } from './lib/stats';
+import { formatMs, summarize, timed, printRatios, reportSteps } from './lib/stats';
 
 const CGROUP_PARENT = `/berth-bench-${process.pid}`;
-const PAUSE_IMAGE = 'berth.local/pause:bench';
 
 interface Phases {
   run: number[];
@@ -91,20 +88,6 @@ function report(runtime: string, result: Awaited<ReturnType<typeof measure>>): R
   return medians;
 }
 
-/** Medians of the per-step times berth logs for each RunPodSandbox ("pod sandbox ready ... steps="). */
-function reportSteps(logs: string): void {
-  const perStep: Record<string, number[]> = {};
-  for (const match of logs.matchAll(/pod sandbox ready .*steps=(\{[^ ]*\})/g)) {
-    for (const [step, ms] of Object.entries(JSON.parse(match[1]) as Record<string, number>)) {
-      (perStep[step] ??= []).push(ms);
-    }
-  }
-  const line = Object.entries(perStep).map(
-    ([step, samples]) => `${step} ${summarize(samples).median.toFixed(1)}`,
-  );
-  console.log(`  RunPodSandbox steps (median ms): ${line.join(', ')}`);
-}
-
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
@@ -132,7 +115,7 @@ async function main(): Promise<void> {
           'berth (berth-runtime)',
           await measure(daemon.client, 'berth', runs, parallel),
         );
-        reportSteps(daemon.logs());
+        reportSteps(daemon.logs(), 'pod sandbox ready', 'RunPodSandbox');
       } finally {
         await daemon.stop();
       }
@@ -140,18 +123,8 @@ async function main(): Promise<void> {
     if (values.only !== 'berth') {
       const dir = path.join(work, 'containerd');
       fs.mkdirSync(dir);
-      const containerd = await BenchContainerd.start(dir, {
-        confDir: path.join(work, 'net.d'),
-        sandboxImage: PAUSE_IMAGE,
-      });
+      const containerd = await BenchContainerd.startWithBerthPause(dir, path.join(work, 'net.d'));
       try {
-        const tarball = path.join(work, 'pause.tar');
-        await writePauseImageTar(
-          path.join(packageRoot(), 'native', 'bin', 'berth-pause'),
-          PAUSE_IMAGE,
-          tarball,
-        );
-        containerd.importImage(tarball);
         results.containerd = report(
           'containerd 1.6 (runc)',
           await measure(containerd.client, 'containerd', runs, parallel),

@@ -1,7 +1,12 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { packageRoot } from '../../common/package-root';
 import { connectCri, type CriClient } from '../../e2e/cri-client';
+import { writePauseImageTar } from './pause-image';
+
+/** The sandbox image the benchmarks give containerd: our berth-pause, as berth runs it. */
+const PAUSE_IMAGE = 'berth.local/pause:bench';
 
 /**
  * containerd (Debian's, with its CRI plugin and runc) started for a side-by-side benchmark: its
@@ -65,6 +70,24 @@ state = "${dir}/state"
   /** containerd's own process (its shims are separate processes, found by their -address). */
   get pid(): number {
     return this.child.pid ?? 0;
+  }
+
+  /** Starts containerd with berth-pause as its sandbox image, imported from a tarball in `dir`. */
+  static async startWithBerthPause(dir: string, confDir: string): Promise<BenchContainerd> {
+    const containerd = await BenchContainerd.start(dir, { confDir, sandboxImage: PAUSE_IMAGE });
+    try {
+      const tarball = path.join(dir, 'pause.tar');
+      await writePauseImageTar(
+        path.join(packageRoot(), 'native', 'bin', 'berth-pause'),
+        PAUSE_IMAGE,
+        tarball,
+      );
+      containerd.importImage(tarball);
+      return containerd;
+    } catch (err) {
+      await containerd.stop();
+      throw err;
+    }
   }
 
   importImage(tarball: string): void {

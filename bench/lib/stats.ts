@@ -35,3 +35,20 @@ export function printRatios(
     console.log(`  ${key.padEnd(22)} ${(berth[key] / containerd[key]).toFixed(2)}`);
   }
 }
+
+/**
+ * Medians of the per-step times the daemon logged for each call: `message` is the log line's
+ * text before its `steps={...}` field ("pod sandbox ready", "container created").
+ */
+export function reportSteps(logs: string, message: string, rpc: string): void {
+  const perStep: Record<string, number[]> = {};
+  for (const match of logs.matchAll(new RegExp(`${message} .*steps=(\\{[^ ]*\\})`, 'g'))) {
+    for (const [step, ms] of Object.entries(JSON.parse(match[1]) as Record<string, number>)) {
+      (perStep[step] ??= []).push(ms);
+    }
+  }
+  const line = Object.entries(perStep).map(
+    ([step, samples]) => `${step} ${summarize(samples).median.toFixed(1)}`,
+  );
+  console.log(`  ${rpc} steps (median ms): ${line.join(', ')}`);
+}
