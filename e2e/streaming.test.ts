@@ -151,6 +151,73 @@ describe('streaming over CRI', () => {
     void web;
   });
 
+  describe('a client that reads slowly holds the output back, not the daemon', () => {
+    const TOTAL = 20_000_000;
+    const rssBytes = (): number => {
+      const status = fs.readFileSync(`/proc/${fixture.daemon.child.pid!}/status`, 'utf8');
+      return Number(/VmRSS:\s+(\d+) kB/.exec(status)![1]) * 1024;
+    };
+    /** The daemon's largest RSS growth over `baseline` (taken as the client stopped reading) in
+     * the second it does not read: without backpressure the daemon takes in all 20 MB then. */
+    const peakGrowthDuringPause = async (baseline: number): Promise<number> => {
+      let peak = rssBytes();
+      for (let i = 0; i < 10; i++) {
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        peak = Math.max(peak, rssBytes());
+      }
+      return peak - baseline;
+    };
+    const bigOutput = (): Promise<string> => execUrl(['head', '-c', String(TOTAL), '/dev/zero']);
+
+    test('over SPDY', async () => {
+      const url = await bigOutput();
+      const { conn, socket } = await spdyConnect(url, ['v4.channel.k8s.io']);
+      try {
+        conn.openStream({ streamtype: ['error'] }).end();
+        const stdout = conn.openStream({ streamtype: ['stdout'] });
+        conn.openStream({ streamtype: ['stderr'] }).end();
+        let received = 0;
+        let zeros = true;
+        const started = new Promise<void>((resolve) =>
+          stdout.on('data', (d: Buffer) => {
+            received += d.length;
+            zeros &&= d.every((b) => b === 0);
+            resolve();
+          }),
+        );
+        await started;
+        socket.pause();
+        const growth = await peakGrowthDuringPause(rssBytes());
+        socket.resume();
+        await ended(stdout);
+        expect(received).toBe(TOTAL);
+        expect(zeros).toBe(true);
+        expect(growth).toBeLessThan(8 * 1024 * 1024);
+      } finally {
+        await conn.close();
+      }
+    }, 60_000);
+
+    test('over WebSocket', async () => {
+      const url = await bigOutput();
+      const c = await wsConnect(url, ['v4.channel.k8s.io']);
+      await new Promise<void>((resolve) =>
+        c.ws.on('message', (d: Buffer) => {
+          if (d[0] === 1 && d.length > 1) resolve();
+        }),
+      );
+      c.ws.pause();
+      const growth = await peakGrowthDuringPause(rssBytes());
+      c.ws.resume();
+      await c.closed;
+      const out = Buffer.concat(c.channels.get(1) ?? []);
+      expect(out.length).toBe(TOTAL);
+      expect(out.every((b) => b === 0)).toBe(true);
+      expect(channelText(c.channels, 3)).toBe(V4_SUCCESS);
+      expect(growth).toBeLessThan(8 * 1024 * 1024);
+    }, 60_000);
+  });
+
   test('tokens are single use; unknown paths are 404', async () => {
     const url = await execUrl(['true']);
     await (

@@ -37,7 +37,8 @@ function execRunner(
       tty: request.tty,
       stdin: !!io.stdin,
     });
-    connect(io, session.attach, true, true);
+    session.attach.onOutput(backpressuredOutput(io, () => session.attach));
+    connect(io, session.attach, true);
     // The client went away: the command goes too (as containerd does), not left running alone.
     void io.clientGone.then(() => session.kill());
     return { exitCode: await session.exited };
@@ -49,9 +50,13 @@ function attachRunner(
   request: Extract<StreamRequest, { kind: 'attach' }>,
 ): RemoteCommandRunner {
   return async (io: StreamIO): Promise<Outcome> => {
-    const { session, stdin } = await ctx.containers.attach(request.containerId, (stream, data) =>
-      io.write(stream, data),
+    // Output comes only once connected, after `attached.session` is set.
+    const attached: { session?: AttachSession } = {};
+    const { session, stdin } = await ctx.containers.attach(
+      request.containerId,
+      backpressuredOutput(io, () => attached.session),
     );
+    attached.session = session;
     connect(io, session, stdin);
     // Ends when the container exits (the monitor closes) or the client leaves.
     await Promise.race([session.closed, io.clientGone.then(() => session.close())]);
@@ -59,9 +64,31 @@ function attachRunner(
   };
 }
 
+/**
+ * Output to the client, with backpressure: while the client's side is full the session stops
+ * reading, so the monitor holds the output back (an exec's process blocks on its pipe; the
+ * monitor drops an ordinary attach client that stays behind) instead of the daemon's memory.
+ */
+function backpressuredOutput(
+  io: StreamIO,
+  session: () => AttachSession | undefined,
+): (stream: 'stdout' | 'stderr', data: Buffer) => void {
+  let paused = false;
+  return (stream, data) => {
+    if (io.write(stream, data) || paused) return;
+    const s = session();
+    if (!s) return;
+    paused = true;
+    s.pauseOutput();
+    void io.drained().then(() => {
+      paused = false;
+      s.resumeOutput();
+    });
+  };
+}
+
 /** Client stdin and resizes to the session; its output reaches the client through onOutput. */
-function connect(io: StreamIO, session: AttachSession, acceptsStdin: boolean, setOutput = false): void {
-  if (setOutput) session.onOutput((stream, data) => io.write(stream, data));
+function connect(io: StreamIO, session: AttachSession, acceptsStdin: boolean): void {
   if (io.stdin && acceptsStdin) {
     io.stdin.on('data', (chunk: Buffer) => session.writeStdin(chunk));
     io.stdin.on('end', () => session.closeStdin());

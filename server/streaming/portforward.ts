@@ -6,7 +6,7 @@
  */
 import type { Duplex } from 'node:stream';
 import type { WebSocket } from 'ws';
-import { ChannelCodec } from './remotecommand-ws';
+import { ChannelCodec, ChannelSender } from './remotecommand-ws';
 import type { SpdyConnection, SpdyStream } from './spdy/connection';
 import { header, RstStatus } from './spdy/frames';
 import { STREAM_CREATION_TIMEOUT_MS } from './remotecommand-spdy';
@@ -104,17 +104,32 @@ export function servePortForwardOverWebSocket(
   dialer: Promise<PortDialer>,
 ): void {
   const codec = new ChannelCodec(protocol);
-  const send = (channel: number, data: Buffer): void => {
-    if (ws.readyState === ws.OPEN) ws.send(codec.encode(channel, data));
-  };
+  const sender = new ChannelSender(ws, codec);
+  const send = (channel: number, data: Buffer): boolean => sender.send(channel, data);
   const pending: { channel: number; data: Buffer }[] = [];
   let connections: { target: Duplex; done: boolean }[] | undefined;
+  // The client's messages wait (the socket is not read) while a target cannot take more: one
+  // WebSocket carries every port, so a full target holds them all, as a blocked reader would.
+  const full = new Set<Duplex>();
+  const toTarget = (target: Duplex, data: Buffer): void => {
+    if (target.write(data) || full.has(target)) return;
+    full.add(target);
+    ws.pause();
+    const release = (): void => {
+      target.off('drain', release);
+      target.off('close', release);
+      full.delete(target);
+      if (full.size === 0) ws.resume();
+    };
+    target.on('drain', release);
+    target.on('close', release);
+  };
   ws.on('message', (raw: Buffer, isBinary: boolean) => {
     const msg = codec.decode(raw, isBinary);
     if (!msg || msg.channel % 2 !== 0) return;
     if (!connections) return void pending.push(msg);
     const c = connections[msg.channel / 2];
-    if (c && !c.done && !c.target.writableEnded) c.target.write(msg.data);
+    if (c && !c.done && !c.target.writableEnded) toTarget(c.target, msg.data);
   });
   ports.forEach((port, i) => {
     const prefix = Buffer.alloc(2);
@@ -133,7 +148,12 @@ export function servePortForwardOverWebSocket(
       const made = ports.map((port, i) => {
         const target = dial(port);
         let failure: string | undefined;
-        target.on('data', (chunk: Buffer) => send(2 * i, chunk));
+        // The target is not read while the client's side is full.
+        target.on('data', (chunk: Buffer) => {
+          if (send(2 * i, chunk)) return;
+          target.pause();
+          void sender.drained().then(() => target.resume());
+        });
         target.on('end', () => target.end());
         target.on('error', (err: Error) => (failure = err.message));
         target.on('close', () => {
@@ -143,7 +163,10 @@ export function servePortForwardOverWebSocket(
         return { target, done: false };
       });
       connections = made;
-      for (const msg of pending.splice(0)) made[msg.channel / 2]?.target.write(msg.data);
+      for (const msg of pending.splice(0)) {
+        const c = made[msg.channel / 2];
+        if (c) toTarget(c.target, msg.data);
+      }
       ws.once('close', () => made.forEach((c) => c.target.destroy()));
     },
     (err: Error) => ports.forEach((_, i) => settle(i, err.message)),

@@ -166,6 +166,9 @@ export interface StreamOptions {
   tty: boolean;
 }
 
+/** How much output may wait for a slow client before the source is asked to pause. */
+export const OUTPUT_HIGH_WATER_MARK = 256 * 1024;
+
 /**
  * One remote command session as the runtime side sees it, whatever the transport: the
  * client's stdin (ending when the client closes it), where output goes, resize events, and
@@ -174,7 +177,11 @@ export interface StreamOptions {
 export interface StreamIO {
   readonly tty: boolean;
   readonly stdin?: NodeJS.ReadableStream;
-  write(stream: 'stdout' | 'stderr', data: Buffer): void;
+  /** Queues output for the client; false when the client's side is full: the source should
+   * pause until drained() resolves (the data was still taken). */
+  write(stream: 'stdout' | 'stderr', data: Buffer): boolean;
+  /** Resolves once the client's side can take more output, or the client is gone. */
+  drained(): Promise<void>;
   onResize(listener: (size: TerminalSize) => void): void;
   /** Resolves when the client is gone (the connection closed). */
   readonly clientGone: Promise<void>;

@@ -8,6 +8,7 @@ import type { SpdyConnection, SpdyStream } from './spdy/connection';
 import { header, RstStatus } from './spdy/frames';
 import {
   errorStreamPayload,
+  OUTPUT_HIGH_WATER_MARK,
   protocolVersion,
   ResizeDecoder,
   ResizeEvents,
@@ -105,11 +106,31 @@ function streamIO(conn: SpdyConnection, streams: Streams, tty: boolean): StreamI
     stdin: streams.stdin,
     write: (name, data) => {
       const target = streams[name] ?? (tty ? streams.stdout : undefined);
-      if (target && !target.writableEnded && !target.destroyed) target.write(data);
+      if (!target || target.writableEnded || target.destroyed) return true;
+      target.write(data);
+      return target.writableLength < OUTPUT_HIGH_WATER_MARK;
+    },
+    drained: async () => {
+      await Promise.all([streams.stdout, streams.stderr].map((s) => s && whenBelowHighWater(s)));
     },
     onResize: (listener) => resize.listen(listener),
     clientGone: conn.closed,
   };
+}
+
+/** Resolves once what waits to go out on the stream is under the high-water mark (a stream
+ * at or above it has pending writes, so 'drain' comes), or the stream is gone. */
+function whenBelowHighWater(stream: SpdyStream): Promise<void> {
+  return new Promise((resolve) => {
+    if (stream.writableLength < OUTPUT_HIGH_WATER_MARK || stream.destroyed) return resolve();
+    const done = (): void => {
+      stream.off('drain', done);
+      stream.off('close', done);
+      resolve();
+    };
+    stream.on('drain', done);
+    stream.on('close', done);
+  });
 }
 
 /** Ends our side of a stream (FIN after what was written); resolves once sent or gone. */

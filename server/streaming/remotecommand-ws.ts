@@ -8,6 +8,7 @@ import { PassThrough } from 'node:stream';
 import type { WebSocket } from 'ws';
 import {
   errorStreamPayload,
+  OUTPUT_HIGH_WATER_MARK,
   protocolVersion,
   ResizeDecoder,
   type RemoteCommandRunner,
@@ -48,6 +49,43 @@ export class ChannelCodec {
   }
 }
 
+/**
+ * Sends channel messages and tells when the client falls behind: a WebSocket has no 'drain',
+ * so bufferedAmount (what the socket and ws still hold) is checked as each send completes.
+ */
+export class ChannelSender {
+  private waiters: (() => void)[] = [];
+
+  constructor(
+    private readonly ws: WebSocket,
+    private readonly codec: ChannelCodec,
+  ) {
+    ws.once('close', () => this.wake());
+  }
+
+  /** Sends (while the socket is open); false when the client's side is full. */
+  send(channel: number, data: Buffer): boolean {
+    if (this.ws.readyState !== this.ws.OPEN) return true;
+    this.ws.send(this.codec.encode(channel, data), () => {
+      if (this.writable) this.wake();
+    });
+    return this.writable;
+  }
+
+  /** Resolves once the client's side can take more, or the socket is closing. */
+  drained(): Promise<void> {
+    return this.writable ? Promise.resolve() : new Promise((resolve) => this.waiters.push(resolve));
+  }
+
+  private get writable(): boolean {
+    return this.ws.readyState !== this.ws.OPEN || this.ws.bufferedAmount < OUTPUT_HIGH_WATER_MARK;
+  }
+
+  private wake(): void {
+    for (const resolve of this.waiters.splice(0)) resolve();
+  }
+}
+
 export async function serveRemoteCommandOverWebSocket(
   ws: WebSocket,
   protocol: string,
@@ -70,9 +108,8 @@ export async function serveRemoteCommandOverWebSocket(
       resizeDecoder.push(msg.data).forEach((size) => resize.emit(size));
     } else if (msg.channel === Channel.close && version >= 5 && msg.data[0] === Channel.stdin) stdin?.end();
   });
-  const send = (channel: number, data: Buffer): void => {
-    if (ws.readyState === ws.OPEN) ws.send(codec.encode(channel, data));
-  };
+  const sender = new ChannelSender(ws, codec);
+  const send = (channel: number, data: Buffer): boolean => sender.send(channel, data);
   // wsstream: an empty message on the lowest writable channel tells the client all is set up.
   send(
     options.stdout ? Channel.stdout : options.stderr && !options.tty ? Channel.stderr : Channel.error,
@@ -85,10 +122,12 @@ export async function serveRemoteCommandOverWebSocket(
       tty: options.tty,
       stdin,
       write: (name, data) => {
-        if (name === 'stdout' && options.stdout) send(Channel.stdout, data);
-        else if (name === 'stderr' && options.stderr)
-          send(options.tty ? Channel.stdout : Channel.stderr, data);
+        if (name === 'stdout' && options.stdout) return send(Channel.stdout, data);
+        if (name === 'stderr' && options.stderr)
+          return send(options.tty ? Channel.stdout : Channel.stderr, data);
+        return true;
       },
+      drained: () => sender.drained(),
       onResize: (listener) => resize.listen(listener),
       clientGone,
     });

@@ -21,7 +21,7 @@ export class UpgradeRefused extends Error {
 export function spdyConnect(
   url: string,
   protocols: string[],
-): Promise<{ conn: SpdyConnection; protocol: string }> {
+): Promise<{ conn: SpdyConnection; protocol: string; socket: Socket }> {
   return new Promise((resolve, reject) => {
     const req = http.request(url, {
       method: 'POST',
@@ -30,7 +30,7 @@ export function spdyConnect(
     req.on('upgrade', (res: http.IncomingMessage, socket: Socket, head: Buffer) => {
       if (head.length > 0) socket.unshift(head);
       const protocol = String(res.headers['x-stream-protocol-version'] ?? '');
-      resolve({ conn: new SpdyConnection(socket, 'client'), protocol });
+      resolve({ conn: new SpdyConnection(socket, 'client'), protocol, socket });
     });
     req.on('response', (res: http.IncomingMessage) => {
       let body = '';
