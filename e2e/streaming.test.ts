@@ -192,7 +192,9 @@ describe('streaming over CRI', () => {
         await ended(stdout);
         expect(received).toBe(TOTAL);
         expect(zeros).toBe(true);
-        expect(growth).toBeLessThan(8 * 1024 * 1024);
+        // Without backpressure the daemon takes in ~18 MB here; with it, the frames already in
+        // flight when the pause starts (3-5 MB measured): the bound leaves room for a busy CI.
+        expect(growth).toBeLessThan(12 * 1024 * 1024);
       } finally {
         await conn.close();
       }
