@@ -379,7 +379,7 @@ v1_destroy (const char *path, err_t *err)
 {
   struct hierarchy h[MAX_HIERARCHIES];
   size_t n, i;
-  int ret, tries;
+  int ret;
 
   ret = list_hierarchies (h, &n, err);
   if (ret < 0)
@@ -391,15 +391,9 @@ v1_destroy (const char *path, err_t *err)
       cleanup_free char *dir = NULL;
       if (asprintf (&dir, "%s%s", h[i].mountpoint, path) < 0)
         return make_error (err, ENOMEM, "cgroup");
-      /* A dying process leaves its cgroup a moment after it is reaped. */
-      for (tries = 0; rmdir (dir) < 0; tries++)
-        {
-          if (errno == ENOENT)
-            break;
-          if (errno != EBUSY || tries >= 100)
-            return make_error (err, errno, "remove cgroup `%s`", dir);
-          usleep (10000);
-        }
+      ret = cgroup_remove_dir (dir, err);
+      if (ret < 0)
+        return ret;
     }
   return 0;
 }

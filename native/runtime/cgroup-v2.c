@@ -209,19 +209,10 @@ static int
 v2_destroy (const char *path, err_t *err)
 {
   cleanup_free char *dir = NULL;
-  int tries;
 
   if (asprintf (&dir, V2_ROOT "%s", path) < 0)
     return make_error (err, ENOMEM, "cgroup");
-  for (tries = 0; rmdir (dir) < 0; tries++)
-    {
-      if (errno == ENOENT)
-        break;
-      if (errno != EBUSY || tries >= 100)
-        return make_error (err, errno, "remove cgroup `%s`", dir);
-      usleep (10000);
-    }
-  return 0;
+  return cgroup_remove_dir (dir, err);
 }
 
 const struct cgroup_ops cgroup_v2_ops = {

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/vfs.h>
+#include <unistd.h>
 #include <linux/magic.h>
 
 #include "spec.h"
@@ -94,5 +95,21 @@ cgroup_read_procs (const char *file, pid_t **pids, size_t *n, err_t *err)
     }
   *pids = v;
   *n = count;
+  return 0;
+}
+
+int
+cgroup_remove_dir (const char *dir, err_t *err)
+{
+  int tries;
+
+  for (tries = 0; rmdir (dir) < 0; tries++)
+    {
+      if (errno == ENOENT)
+        break;
+      if (errno != EBUSY || tries >= 100)
+        return make_error (err, errno, "remove cgroup `%s`", dir);
+      usleep (10000);
+    }
   return 0;
 }

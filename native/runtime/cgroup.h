@@ -29,6 +29,10 @@ const struct cgroup_ops *cgroup_ops_by_name (const char *name);
 /* linux.cgroupsPath, made absolute; "/berth-runtime/<id>" when absent. */
 char *cgroup_path_for (json_t *spec, const char *id);
 /* SIGKILLs (or signals) every process of the cgroup. */
+/* Removes a container's cgroup directory; a dying process leaves it a moment after it is
+ * reaped, so EBUSY is retried for up to a second. A missing directory is fine. */
+int cgroup_remove_dir (const char *dir, err_t *err);
+
 int cgroup_signal_all (const struct cgroup_ops *ops, const char *path, int signo, err_t *err);
 
 #endif

@@ -459,22 +459,6 @@ describe('berth-runtime lifecycle, compared with runc', () => {
 });
 
 describe('berth-runtime exec, compared with runc', () => {
-  /** A running container of each runtime, the same spec, stdio on /dev/null. */
-  function startDetached(rt: Runtime, spec: Spec): { id: string; pid: number } {
-    const bundle = writeBundle(work, `bundle-${++seq}`, spec);
-    const id = newId(rt);
-    const fd = fs.openSync('/dev/null', 'w');
-    try {
-      const r = invoke(rt, ['run', '--detach', '--bundle', bundle, id], fd);
-      if (r.status !== 0) throw new Error(`${rt.name} run --detach failed`);
-    } finally {
-      fs.closeSync(fd);
-    }
-    const pid = state(rt, id).pid as number;
-    created[created.length - 1].pid = pid;
-    return { id, pid };
-  }
-
   let containers: Record<string, { id: string; pid: number }>;
 
   /** Runs the same exec under both runtimes: same exit status, stdout and stderr. */
@@ -495,7 +479,7 @@ describe('berth-runtime exec, compared with runc', () => {
       s.process.env.push('FROM_CONFIG=yes');
       s.process.noNewPrivileges = false;
     });
-    containers = { runc: startDetached(runc, spec), berth: startDetached(berth, spec) };
+    containers = { runc: runDetached(runc, spec), berth: runDetached(berth, spec) };
   });
 
   test('identity, cwd and environment of the config process', () => {
