@@ -1,4 +1,3 @@
-import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { run } from '../common/exec';
 import { InternalError } from '../common/errors';
@@ -10,8 +9,8 @@ export type PinnedNamespaces = Partial<Record<PinnedKind, string>>;
 
 /**
  * Pins a pod's namespaces to files under `<runroot>/ns/<kind>/<pod id>` with berth-pinns, so that
- * they exist before (and after) any process: CNI configures the network namespace before the
- * pause process starts, and containers join by path.
+ * they exist before (and after) any process: CNI configures the network namespace (which comes with
+ * `lo` already up) before the pause process starts, and containers join by path.
  */
 export class NamespacePinner {
   constructor(
@@ -19,7 +18,10 @@ export class NamespacePinner {
     private readonly nsDir: string,
   ) {}
 
-  /** Creates the requested namespaces with the hostname (UTS) and sysctls set inside them. */
+  /**
+   * Creates the requested namespaces with the hostname (UTS) and sysctls set inside them; a new
+   * network namespace has its loopback interface up, so CNI only configures the pod's network.
+   */
   async pin(
     podId: string,
     kinds: { net: boolean; ipc: boolean; uts: boolean },
@@ -50,18 +52,14 @@ export class NamespacePinner {
    * share one pid namespace), so containers can join it by path like the others.
    */
   async pinPidOf(podId: string, pid: number): Promise<string> {
-    const file = this.pathOf('pid', podId);
-    await fs.mkdir(path.dirname(file), { recursive: true, mode: 0o711 });
-    await fs.writeFile(file, '', { mode: 0o444, flag: 'wx' });
     try {
-      await run('mount', ['--bind', `/proc/${pid}/ns/pid`, file]);
+      await run(this.pinnsBinary, ['pin-pid', '-d', this.nsDir, '-i', podId, '-p', String(pid)]);
     } catch (err) {
-      await fs.rm(file, { force: true });
       throw new InternalError(`cannot pin the pid namespace of ${pid}: ${(err as Error).message}`, {
         cause: err,
       });
     }
-    return file;
+    return this.pathOf('pid', podId);
   }
 
   /** Unmounts and removes pinned namespace files; files already gone are fine. */

@@ -149,6 +149,7 @@ describe.each(['berth', 'runc'])('SandboxManager with the %s runtime, host netwo
     const nspid = /NSpid:\s+(.*)/.exec(fs.readFileSync(`/proc/${record.pausePid}/status`, 'utf8'))![1];
     expect(nspid.split(/\s+/)).toEqual([String(record.pausePid), '1']);
     expect(mountsUnder(record.namespaces.pid!)).toEqual([record.namespaces.pid]);
+    expect(fs.statSync(record.namespaces.pid!).ino).toBe(fs.statSync(`/proc/${record.pausePid}/ns/pid`).ino);
     await manager.remove(record.id);
     expect(fs.existsSync(record.namespaces.pid!)).toBe(false);
   });

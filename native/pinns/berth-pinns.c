@@ -2,10 +2,16 @@
  *
  *   berth-pinns pin -d DIR -i ID [-n] [-c] [-u] [-H HOSTNAME] [-s KEY=VALUE]...
  *       Creates new network (-n), IPC (-c) and UTS (-u) namespaces and bind-mounts each onto
- *       DIR/net/ID, DIR/ipc/ID, DIR/uts/ID. HOSTNAME is set in the new UTS namespace; each
- *       KEY=VALUE sysctl (dotted, e.g. net.ipv4.ip_forward=1) is written inside the new
- *       namespaces, which is the only place a namespaced sysctl can be set before any container
- *       runs. On failure nothing is left pinned.
+ *       DIR/net/ID, DIR/ipc/ID, DIR/uts/ID. A new network namespace gets its loopback interface
+ *       up (the kernel creates `lo` down), so that CNI only has to configure the pod's network:
+ *       one ioctl instead of executing the CNI loopback plugin, as CRI-O does too; the interface
+ *       goes away with the namespace, so nothing is undone at teardown. HOSTNAME is set in the new
+ *       UTS namespace; each KEY=VALUE sysctl (dotted, e.g. net.ipv4.ip_forward=1) is written
+ *       inside the new namespaces, which is the only place a namespaced sysctl can be set before
+ *       any container runs. On failure nothing is left pinned.
+ *   berth-pinns pin-pid -d DIR -i ID -p PID
+ *       Bind-mounts the pid namespace of process PID onto DIR/pid/ID (a pod's pid namespace is
+ *       made by its pause process, so it is pinned after the fact). On failure nothing is left.
  *   berth-pinns unpin FILE...
  *       Unmounts and removes pinned namespace files; a file that is already gone is fine.
  *
@@ -14,11 +20,16 @@
  * pinns). The child reports an error to the parent over a pipe before it exits. */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <sched.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <net/if.h>
+#include <sys/ioctl.h>
 #include <sys/mount.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -57,6 +68,7 @@ static void
 usage (void)
 {
   fprintf (stderr, "usage: berth-pinns pin -d DIR -i ID [-n] [-c] [-u] [-H HOSTNAME] [-s KEY=VALUE]...\n"
+                   "       berth-pinns pin-pid -d DIR -i ID -p PID\n"
                    "       berth-pinns unpin FILE...\n");
 }
 
@@ -103,6 +115,28 @@ sysctl_path (const char *assignment, char *path, size_t size, const char **value
   return 0;
 }
 
+/* Sets `lo` up in the current network namespace; the kernel assigns 127.0.0.1/8 and ::1 when it
+ * comes up. An AF_INET datagram socket is the cheapest handle for the interface ioctls. */
+static int
+loopback_up (err_t *err)
+{
+  cleanup_close int fd = socket (AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  struct ifreq ifr;
+
+  if (fd < 0)
+    return make_error (err, errno, "socket");
+  memset (&ifr, 0, sizeof (ifr));
+  strcpy (ifr.ifr_name, "lo");
+  if (ioctl (fd, SIOCGIFFLAGS, &ifr) < 0)
+    return make_error (err, errno, "get the flags of `lo`");
+  if (ifr.ifr_flags & IFF_UP)
+    return 0;
+  ifr.ifr_flags |= IFF_UP;
+  if (ioctl (fd, SIOCSIFFLAGS, &ifr) < 0)
+    return make_error (err, errno, "set `lo` up");
+  return 0;
+}
+
 /* Runs in the child: enter new namespaces, configure them, pin them. */
 static int
 child_pin (struct pin_request *req, err_t *err)
@@ -112,6 +146,12 @@ child_pin (struct pin_request *req, err_t *err)
 
   if (unshare (req->flags) < 0)
     return make_error (err, errno, "unshare");
+  if (req->flags & CLONE_NEWNET)
+    {
+      int ret = loopback_up (err);
+      if (ret < 0)
+        return ret;
+    }
   if (req->hostname != NULL && sethostname (req->hostname, strlen (req->hostname)) < 0)
     return make_error (err, errno, "sethostname `%s`", req->hostname);
   for (i = 0; i < req->n_sysctls; i++)
@@ -135,6 +175,31 @@ child_pin (struct pin_request *req, err_t *err)
   return 0;
 }
 
+/* Creates the empty file DIR/KIND/ID that a namespace is bind-mounted onto; *file is set only
+ * when the file was created. */
+static int
+create_pin_file (const char *dir, const char *kind, const char *id, char **file, err_t *err)
+{
+  cleanup_free char *kind_dir = NULL;
+  cleanup_free char *path = NULL;
+  cleanup_close int fd = -1;
+  int ret;
+
+  if (asprintf (&kind_dir, "%s/%s", dir, kind) < 0)
+    return make_error (err, errno, "asprintf");
+  ret = mkdir_p (kind_dir, 0711, err);
+  if (ret < 0)
+    return ret;
+  if (asprintf (&path, "%s/%s", kind_dir, id) < 0)
+    return make_error (err, errno, "asprintf");
+  /* O_EXCL: a pod's namespaces are pinned once; an existing file means a clash of IDs. */
+  fd = open (path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0444);
+  if (fd < 0)
+    return make_error (err, errno, "create `%s`", path);
+  *file = steal_pointer (&path);
+  return 0;
+}
+
 static int
 create_pin_files (struct pin_request *req, err_t *err)
 {
@@ -142,29 +207,13 @@ create_pin_files (struct pin_request *req, err_t *err)
 
   for (i = 0; i < N_KINDS; i++)
     {
-      cleanup_free char *dir = NULL;
-      cleanup_close int fd = -1;
       int ret;
 
       if (!(req->flags & kinds[i].flag))
         continue;
-      if (asprintf (&dir, "%s/%s", req->dir, kinds[i].name) < 0)
-        return make_error (err, errno, "asprintf");
-      ret = mkdir_p (dir, 0711, err);
+      ret = create_pin_file (req->dir, kinds[i].name, req->id, &req->files[i], err);
       if (ret < 0)
         return ret;
-      if (asprintf (&req->files[i], "%s/%s", dir, req->id) < 0)
-        return make_error (err, errno, "asprintf");
-      /* O_EXCL: a pod's namespaces are pinned once; an existing file means a clash of IDs. */
-      fd = open (req->files[i], O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0444);
-      if (fd < 0)
-        {
-          int saved = errno;
-          free (req->files[i]);
-          req->files[i] = NULL;
-          errno = saved;
-          return make_error (err, errno, "create `%s/%s`", dir, req->id);
-        }
     }
   return 0;
 }
@@ -239,6 +288,13 @@ pin (struct pin_request *req, err_t *err)
   return 0;
 }
 
+/* A pod ID names one file in each kind's directory. */
+static bool
+valid_id (const char *id)
+{
+  return id != NULL && *id != '\0' && strchr (id, '/') == NULL && strcmp (id, ".") != 0 && strcmp (id, "..") != 0;
+}
+
 static int
 cmd_pin (int argc, char **argv)
 {
@@ -282,8 +338,7 @@ cmd_pin (int argc, char **argv)
           req.flags |= kinds[i].flag;
         }
     }
-  if (req.dir == NULL || req.id == NULL || optind != argc || req.flags == 0 || strchr (req.id, '/') != NULL
-      || strcmp (req.id, ".") == 0 || strcmp (req.id, "..") == 0)
+  if (req.dir == NULL || !valid_id (req.id) || optind != argc || req.flags == 0)
     {
       usage ();
       return 2;
@@ -302,6 +357,73 @@ cmd_pin (int argc, char **argv)
     }
   for (i = 0; i < N_KINDS; i++)
     free (req.files[i]);
+  return 0;
+}
+
+/* No fork: this process stays in the host's mount namespace, and /proc/PID/ns/pid is a handle on
+ * the namespace that the bind mount keeps alive after PID exits. */
+static int
+pin_pid (const char *dir, const char *id, pid_t pid, err_t *err)
+{
+  cleanup_free char *file = NULL;
+  char source[64];
+  int ret;
+
+  ret = create_pin_file (dir, "pid", id, &file, err);
+  if (ret < 0)
+    return ret;
+  snprintf (source, sizeof (source), "/proc/%d/ns/pid", (int) pid);
+  if (mount (source, file, NULL, MS_BIND, NULL) < 0)
+    {
+      int saved = errno;
+      cleanup_err err_t ignored = NULL;
+      unpin_file (file, &ignored);
+      return make_error (err, saved, "bind `%s` to `%s`", source, file);
+    }
+  return 0;
+}
+
+static int
+cmd_pin_pid (int argc, char **argv)
+{
+  cleanup_err err_t err = NULL;
+  const char *dir = NULL, *id = NULL;
+  long pid = 0;
+  char *end;
+  int opt;
+
+  optind = 1;
+  while ((opt = getopt (argc, argv, "d:i:p:")) != -1)
+    {
+      switch (opt)
+        {
+        case 'd':
+          dir = optarg;
+          break;
+        case 'i':
+          id = optarg;
+          break;
+        case 'p':
+          errno = 0;
+          pid = strtol (optarg, &end, 10);
+          if (errno != 0 || end == optarg || *end != '\0' || pid <= 0 || pid > INT_MAX)
+            pid = 0;
+          break;
+        default:
+          usage ();
+          return 2;
+        }
+    }
+  if (dir == NULL || !valid_id (id) || pid == 0 || optind != argc)
+    {
+      usage ();
+      return 2;
+    }
+  if (pin_pid (dir, id, (pid_t) pid, &err) < 0)
+    {
+      err_print (&err, "berth-pinns");
+      return 1;
+    }
   return 0;
 }
 
@@ -332,6 +454,8 @@ main (int argc, char **argv)
 {
   if (argc >= 2 && strcmp (argv[1], "pin") == 0)
     return cmd_pin (argc - 1, argv + 1);
+  if (argc >= 2 && strcmp (argv[1], "pin-pid") == 0)
+    return cmd_pin_pid (argc - 1, argv + 1);
   if (argc >= 2 && strcmp (argv[1], "unpin") == 0)
     return cmd_unpin (argc - 1, argv + 1);
   usage ();
