@@ -93,7 +93,8 @@ describe('pod sandboxes over CRI with a CNI bridge network', () => {
     expect(details.runtimeHandler).toBe('berth');
     expect(details.cni).toMatchObject({ network: network.name, ips: [ip] });
     expect(inNetns(netns, 'ip', '-o', '-4', 'addr', 'show', 'eth0')).toContain(`inet ${ip}/24`);
-    expect(inNetns(netns, 'ip', '-o', 'link', 'show', 'lo')).toMatch(/state UNKNOWN|LOWER_UP/);
+    expect(inNetns(netns, 'ip', '-o', 'link', 'show', 'lo')).toMatch(/<LOOPBACK,UP,LOWER_UP>/);
+    expect(inNetns(netns, 'ip', '-o', '-4', 'addr', 'show', 'lo')).toContain('inet 127.0.0.1/8');
     expect(inNetns(netns, 'cat', '/proc/sys/net/ipv4/ip_unprivileged_port_start').trim()).toBe('80');
     // The pause process lives in the pod's network namespace.
     expect(fs.readlinkSync(`/proc/${details.pid}/ns/net`)).toBe(

@@ -111,7 +111,7 @@ afterAll(async () => {
 });
 
 describe('CniManager on the real kernel', () => {
-  test('ADD gives each pod eth0 with an address and lo up; pods reach each other; DEL releases it all', async () => {
+  test('ADD gives each pod eth0 with an address and leaves lo alone; pods reach each other; DEL releases it all', async () => {
     const manager = newManager();
     const [nsA, nsB] = [await addNetns(), await addNetns()];
     const a = podRequest(nsA);
@@ -126,7 +126,8 @@ describe('CniManager on the real kernel', () => {
       expect.arrayContaining([expect.objectContaining({ name: 'eth0', sandbox: a.netnsPath })]),
     );
     expect(await sh('ip', '-n', nsA, '-o', '-4', 'addr', 'show', 'eth0')).toContain(`${podA.ips[0]}/24`);
-    expect(await sh('ip', '-n', nsA, 'link', 'show', 'lo')).toMatch(/state UNKNOWN|,UP/);
+    // lo is the namespace creator's (berth-pinns sets it up); no loopback plugin runs.
+    expect(await sh('ip', '-n', nsA, '-o', 'link', 'show', 'lo')).toMatch(/<LOOPBACK>.* state DOWN/);
     expect((await testNet.leases()).sort()).toEqual([podA.ips[0], podB.ips[0]].sort());
     expect(await manager.podNetwork(a.podId)).toMatchObject({ ips: podA.ips });
 
@@ -240,6 +241,28 @@ describe('CniManager on the real kernel', () => {
     await manager.tearDownPod(request);
     expect(await testNet.leases()).toEqual([]);
     await expect(manager.checkPod(request.podId)).rejects.toThrow(/is not attached/);
+  });
+
+  test('a conflist that lists the loopback plugin runs it like any other plugin', async () => {
+    const loopbackConfDir = path.join(root, 'net.d-loopback');
+    await fs.mkdir(loopbackConfDir, { recursive: true });
+    await fs.writeFile(
+      path.join(loopbackConfDir, '10-test.conflist'),
+      testNet.conflist({ plugins: [{ type: 'loopback' }] }),
+    );
+    const manager = newManager({ confDir: loopbackConfDir });
+    const ns = await addNetns();
+    const request = podRequest(ns);
+    const pod = await manager.setUpPod(request);
+    // loopback passes the bridge's result on, so the pod's address is still eth0's.
+    expect(pod.ips).toHaveLength(1);
+    expect(pod.ips[0].startsWith(testNet.prefix)).toBe(true);
+    expect(await sh('ip', '-n', ns, '-o', 'link', 'show', 'lo')).toMatch(/<LOOPBACK,UP,LOWER_UP>/);
+    expect(await sh('ip', '-n', ns, '-o', '-4', 'addr', 'show', 'lo')).toContain('inet 127.0.0.1/8');
+
+    await manager.tearDownPod(request);
+    expect(await testNet.leases()).toEqual([]);
+    expect(await sh('ip', '-n', ns, '-o', 'link', 'show', 'lo')).toMatch(/<LOOPBACK>.* state DOWN/);
   });
 
   test("a failing plugin's code and msg surface, and what was added is deleted again", async () => {
@@ -406,15 +429,17 @@ describe('CniManager configuration handling', () => {
     });
   });
 
-  test('status needs the loopback plugin', async () => {
+  test("status needs the network's plugins, and no loopback plugin", async () => {
     await fs.writeFile(path.join(dir, '10-a.conflist'), simple('a'));
     const bin = path.join(dir, 'bin');
     await fs.mkdir(bin);
-    await fs.symlink(path.join(PLUGIN_DIR, 'bridge'), path.join(bin, 'bridge'));
     const manager = newManager({ confDir: dir, binDirs: [bin] });
     expect(await manager.status()).toMatchObject({
       ready: false,
-      message: expect.stringContaining('CNI plugin "loopback" not found'),
+      reason: 'NetworkPluginNotReady',
+      message: expect.stringMatching(/bridge/),
     });
+    await fs.symlink(path.join(PLUGIN_DIR, 'bridge'), path.join(bin, 'bridge'));
+    expect(await manager.status()).toMatchObject({ ready: true });
   });
 });

@@ -8,7 +8,6 @@ import {
   type NetworkReadiness,
   checkNetworkReady,
   findDefaultNetwork,
-  findPluginBinary,
 } from './cni-config';
 import {
   type CniAttachment,
@@ -24,9 +23,6 @@ import type { CniBandwidth } from './pod-bandwidth';
 
 /** The pod's interface on the default network, as every CRI runtime names it. */
 export const POD_IFNAME = 'eth0';
-/** The loopback network every pod gets, run separately on `lo` as the other CRI runtimes do. */
-const LOOPBACK_NETWORK = 'berth-loopback';
-const LOOPBACK_IFNAME = 'lo';
 /** statfs(2) f_type of a namespace file (linux/magic.h NSFS_MAGIC). */
 const NSFS_MAGIC = 0x6e736673;
 
@@ -83,10 +79,12 @@ export interface CniManagerOptions {
 }
 
 /**
- * Pod networking through CNI: the API the sandbox code calls. Each pod gets the loopback network on
- * `lo` and the default network (the first valid configuration in the conf dir) on `eth0`. Every ADD
- * result is cached on disk with the configuration it was made with, so DEL replays exactly that
- * configuration and prevResult, also after a daemon restart and after the conf dir has changed.
+ * Pod networking through CNI: the API the sandbox code calls. Each pod gets the default network (the
+ * first valid configuration in the conf dir) on `eth0`. The pod's netns comes with `lo` already up
+ * (berth-pinns sets it up when it creates the namespace, as CRI-O does instead of executing the
+ * loopback plugin), and `lo` needs no teardown: it goes with the namespace. Every ADD result is
+ * cached on disk with the configuration it was made with, so DEL replays exactly that configuration
+ * and prevResult, also after a daemon restart and after the conf dir has changed.
  *
  * Operations on one pod are serialized (the spec forbids parallel operations on one container);
  * different pods proceed in parallel.
@@ -107,7 +105,7 @@ export class CniManager {
   }
 
   /**
-   * Attaches a pod: loopback, then the default network. Returns its addresses. On failure whatever
+   * Attaches a pod to the default network. Returns its addresses. On failure whatever
    * was added is deleted again (spec section 3: a delete must follow even a failed add) and the
    * plugin's error is thrown.
    */
@@ -140,20 +138,12 @@ export class CniManager {
   }
 
   /**
-   * The CRI NetworkReady condition: a valid configuration with all its plugins installed, the
-   * loopback plugin installed, and, for 1.1.0 networks, every plugin answering STATUS.
+   * The CRI NetworkReady condition: a valid configuration with all its plugins installed and, for
+   * 1.1.0 networks, every plugin answering STATUS.
    */
   async status(): Promise<NetworkReadiness> {
     const readiness = await checkNetworkReady(this.options.confDir, this.options.binDirs);
     if (!readiness.ready || !readiness.network) return readiness;
-    if (!(await findPluginBinary('loopback', this.options.binDirs))) {
-      return {
-        ...readiness,
-        ready: false,
-        reason: 'NetworkPluginNotReady',
-        message: `CNI plugin "loopback" not found in ${this.options.binDirs.join(', ')}`,
-      };
-    }
     try {
       await statusNetworkList(readiness.network, this.runOptions());
     } catch (err) {
@@ -255,10 +245,7 @@ export class CniManager {
       capabilityArgs: this.capabilityArgs(request),
     };
     const options = this.runOptions(request.podId);
-    const loopback = loopbackNetwork(network.cniVersion);
-    const loopbackAttachment = { ...attachment, ifName: LOOPBACK_IFNAME, capabilityArgs: {} };
     try {
-      await addNetworkList(loopback, loopbackAttachment, options);
       const { raw, result } = await addNetworkList(network, attachment, options);
       const record = await this.options.cache.put({
         containerId: attachment.containerId,
@@ -276,7 +263,7 @@ export class CniManager {
       });
       return statusOf(record);
     } catch (err) {
-      await this.undoFailedAdd(network, attachment, loopback, loopbackAttachment, options, err as Error);
+      await this.undoFailedAdd(network, attachment, options, err as Error);
       throw err;
     }
   }
@@ -284,8 +271,6 @@ export class CniManager {
   private async undoFailedAdd(
     network: CniNetworkList,
     attachment: CniAttachment,
-    loopback: CniNetworkList,
-    loopbackAttachment: CniAttachment,
     options: CniRunOptions,
     cause: Error,
   ): Promise<void> {
@@ -293,19 +278,14 @@ export class CniManager {
       podId: attachment.containerId,
       error: cause.message,
     });
-    for (const [list, att] of [
-      [network, attachment],
-      [loopback, loopbackAttachment],
-    ] as const) {
-      try {
-        await delNetworkList(list, att, undefined, options);
-      } catch (err) {
-        this.options.logger?.warn('delete after failed setup failed', {
-          podId: attachment.containerId,
-          network: list.name,
-          error: (err as Error).message,
-        });
-      }
+    try {
+      await delNetworkList(network, attachment, undefined, options);
+    } catch (err) {
+      this.options.logger?.warn('delete after failed setup failed', {
+        podId: attachment.containerId,
+        network: network.name,
+        error: (err as Error).message,
+      });
     }
   }
 
@@ -322,10 +302,8 @@ export class CniManager {
     }
     const netns = await existingNetns(record?.netns ?? netnsPath);
     const options = this.runOptions(podId);
-    let version: string | undefined;
     if (record) {
       await delNetworkList(record.network, { ...attachmentOf(record), netns }, record.result, options);
-      version = record.network.cniVersion;
     } else {
       // No record: the ADD never finished, or this DEL already ran. A DEL without prevResult lets the
       // plugins release anything a half-done ADD left (spec: plugins clean up what they can).
@@ -341,16 +319,7 @@ export class CniManager {
           undefined,
           options,
         );
-        version = network.cniVersion;
       }
-    }
-    if (netns && version) {
-      await delNetworkList(
-        loopbackNetwork(version),
-        { containerId: podId, netns, ifName: LOOPBACK_IFNAME, args: [], capabilityArgs: {} },
-        undefined,
-        options,
-      );
     }
     // Removed only after every DEL succeeded, so a retried stop still has the prevResult.
     await this.options.cache.remove(podId, POD_IFNAME);
@@ -454,18 +423,6 @@ export function podCniArgs(
     ['K8S_POD_INFRA_CONTAINER_ID', request.podId],
     ['K8S_POD_UID', request.uid],
   ];
-}
-
-/** The loopback network, at the default network's version so the same plugin set can run it. */
-function loopbackNetwork(cniVersion: string): CniNetworkList {
-  return {
-    file: '',
-    cniVersion,
-    name: LOOPBACK_NETWORK,
-    disableCheck: false,
-    disableGC: false,
-    plugins: [{ type: 'loopback' }],
-  };
 }
 
 function attachmentOf(record: CniAttachmentRecord): CniAttachment {
