@@ -1,5 +1,5 @@
-import { spawn } from 'node:child_process';
 import * as path from 'node:path';
+import { ExecError, run, type ExecResult } from '../common/exec';
 import { CniPluginError } from './cni-errors';
 
 export type CniCommand = 'ADD' | 'DEL' | 'CHECK' | 'VERSION' | 'STATUS' | 'GC';
@@ -40,7 +40,7 @@ const MAX_OUTPUT_BYTES = 4 * 1024 * 1024;
  * behaves the same under systemd and in a shell. Failures become CniPluginError with the plugin's
  * own error object when it printed one (spec section 5, "Error").
  */
-export function execPlugin(inv: PluginInvocation): Promise<PluginOutput> {
+export async function execPlugin(inv: PluginInvocation): Promise<PluginOutput> {
   const plugin = path.basename(inv.binary);
   const env: NodeJS.ProcessEnv = {
     PATH: process.env.PATH || DEFAULT_PATH,
@@ -52,58 +52,37 @@ export function execPlugin(inv: PluginInvocation): Promise<PluginOutput> {
   if (inv.ifName !== undefined) env.CNI_IFNAME = inv.ifName;
   if (inv.args !== undefined && inv.args.length > 0) env.CNI_ARGS = formatCniArgs(inv.args);
 
-  return new Promise((resolve, reject) => {
-    const child = spawn(inv.binary, [], { env, stdio: ['pipe', 'pipe', 'pipe'] });
-    const stdout: Buffer[] = [];
-    const stderr: Buffer[] = [];
-    let size = 0;
-    let failure: string | undefined;
-    const stop = (why: string): void => {
-      failure ??= why;
-      child.kill('SIGKILL');
-    };
-    const timer = setTimeout(() => stop(`timed out after ${inv.timeoutMs} ms`), inv.timeoutMs);
-    const collect = (into: Buffer[]) => (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > MAX_OUTPUT_BYTES) return stop(`printed more than ${MAX_OUTPUT_BYTES} bytes`);
-      into.push(chunk);
-    };
-    child.stdout.on('data', collect(stdout));
-    child.stderr.on('data', collect(stderr));
-    // A plugin may exit without reading its configuration; that is its error to report, not EPIPE.
-    child.stdin.on('error', () => {});
-    child.stdin.end(JSON.stringify(inv.config));
-
-    child.on('error', (err) => {
-      clearTimeout(timer);
-      reject(new CniPluginError(plugin, inv.command, undefined, `cannot run ${inv.binary}: ${err.message}`));
+  let result: ExecResult;
+  try {
+    result = await run(inv.binary, [], {
+      env,
+      input: JSON.stringify(inv.config),
+      timeoutMs: inv.timeoutMs,
+      maxOutputBytes: MAX_OUTPUT_BYTES,
     });
-    child.on('close', (exitCode, signal) => {
-      clearTimeout(timer);
-      const out = Buffer.concat(stdout).toString('utf8').trim();
-      const err = Buffer.concat(stderr).toString('utf8').trim();
-      if (failure !== undefined) {
-        return reject(new CniPluginError(plugin, inv.command, undefined, failure, lastLines(err)));
-      }
-      if (exitCode !== 0) {
-        const why = signal ? `killed by ${signal}` : `exited with status ${exitCode}`;
-        return reject(pluginFailure(plugin, inv.command, out, err, why));
-      }
-      if (out === '') return resolve({ output: undefined, stderr: err });
-      try {
-        resolve({ output: JSON.parse(out), stderr: err });
-      } catch {
-        reject(
-          new CniPluginError(
-            plugin,
-            inv.command,
-            undefined,
-            `printed invalid JSON: ${JSON.stringify(out.slice(0, 200))}`,
-          ),
-        );
-      }
-    });
-  });
+  } catch (err) {
+    if (!(err instanceof ExecError)) throw err;
+    if (!err.started) {
+      throw new CniPluginError(plugin, inv.command, undefined, `cannot run ${inv.binary}: ${err.reason}`);
+    }
+    if (err.stopped) {
+      throw new CniPluginError(plugin, inv.command, undefined, err.reason, lastLines(err.stderr.trim()));
+    }
+    throw pluginFailure(plugin, inv.command, err.stdout.trim(), err.stderr.trim(), err.reason);
+  }
+  const out = result.stdout.trim();
+  const stderr = result.stderr.trim();
+  if (out === '') return { output: undefined, stderr };
+  try {
+    return { output: JSON.parse(out), stderr };
+  } catch {
+    throw new CniPluginError(
+      plugin,
+      inv.command,
+      undefined,
+      `printed invalid JSON: ${JSON.stringify(out.slice(0, 200))}`,
+    );
+  }
 }
 
 /**

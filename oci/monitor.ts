@@ -4,12 +4,12 @@
  * control sockets, read and watch exit records, and run ExecSync through the monitor's
  * exec-sync mode.
  */
-import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
 import { DeadlineExceededError, FailedPreconditionError, InternalError } from '../common/errors';
 import { packageRoot } from '../common/package-root';
+import { spawnProcess, type SpawnedProcess } from '../common/spawn';
 
 export function monitorBinary(): string {
   return path.join(packageRoot(), 'native', 'bin', 'berth-monitor');
@@ -128,14 +128,24 @@ export function monitorArgs(o: MonitorOptions): string[] {
  * With execProcess, resolves once the exec session's process runs.
  */
 export function startMonitor(o: MonitorOptions): Promise<MonitorStarted> {
-  const child = spawn(o.binary ?? monitorBinary(), monitorArgs(o), {
-    // libuv makes each 'pipe' a unix socket pair: fd 3 for sync, fd 4 for the attach client.
-    stdio: ['ignore', 'ignore', o.stderrFd ?? 'ignore', 'pipe', ...(o.attachSocket ? ['pipe' as const] : [])],
-    detached: true,
-  });
-  child.unref();
-  const sync = child.stdio[3] as net.Socket;
-  const attachSock = o.attachSocket ? (child.stdio[4] as net.Socket) : undefined;
+  let child: SpawnedProcess;
+  try {
+    // Descriptor 3 is the sync socket, 4 the attach client's; the monitor detaches at once.
+    child = spawnProcess(o.binary ?? monitorBinary(), monitorArgs(o), {
+      stdio: [
+        'ignore',
+        'ignore',
+        o.stderrFd ?? 'ignore',
+        'pipe',
+        ...(o.attachSocket ? ['pipe' as const] : []),
+      ],
+      detached: true,
+    });
+  } catch (e) {
+    return Promise.reject(new InternalError(`start berth-monitor: ${(e as Error).message}`, { cause: e }));
+  }
+  const sync = child.stdio[3]!;
+  const attachSock = o.attachSocket ? child.stdio[4] : undefined;
   const attach = attachSock && AttachSession.fromSocket(attachSock);
   return new Promise<MonitorStarted>((resolve, reject) => {
     const chunks: Buffer[] = [];
@@ -148,11 +158,6 @@ export function startMonitor(o: MonitorOptions): Promise<MonitorStarted> {
         ),
       );
     }, o.timeoutMs ?? 60000);
-    child.on('error', (e) => {
-      clearTimeout(timer);
-      attachSock?.destroy();
-      reject(new InternalError(`start berth-monitor: ${e.message}`, { cause: e }));
-    });
     sync.on('data', (c: Buffer) => chunks.push(c));
     sync.on('error', () => {});
     sync.on('close', () => {
@@ -426,16 +431,26 @@ export function execSync(o: ExecSyncOptions): Promise<ExecSyncResult> {
   if (o.maxOutputBytes !== undefined) args.push('--max-output', String(o.maxOutputBytes));
   if (o.processFile) args.push('--process', o.processFile);
   else args.push('--', ...(o.command ?? []));
-  const child = spawn(o.binary ?? monitorBinary(), args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  let child: SpawnedProcess;
+  try {
+    child = spawnProcess(o.binary ?? monitorBinary(), args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  } catch (e) {
+    return Promise.reject(
+      new InternalError(`start berth-monitor exec-sync: ${(e as Error).message}`, { cause: e }),
+    );
+  }
+  const [, stdout, stderr] = child.stdio;
   const out: Buffer[] = [];
   const diag: Buffer[] = [];
-  child.stdout.on('data', (c: Buffer) => out.push(c));
-  child.stderr.on('data', (c: Buffer) => diag.push(c));
+  stdout!.on('data', (c: Buffer) => out.push(c));
+  stderr!.on('data', (c: Buffer) => diag.push(c));
+  const closed = Promise.all([
+    child.exit,
+    new Promise((resolve) => stdout!.on('close', resolve)),
+    new Promise((resolve) => stderr!.on('close', resolve)),
+  ]);
   return new Promise((resolve, reject) => {
-    child.on('error', (e) =>
-      reject(new InternalError(`start berth-monitor exec-sync: ${e.message}`, { cause: e })),
-    );
-    child.on('close', () => {
+    void closed.then(() => {
       const text = Buffer.concat(out).toString('utf8').trim();
       let r: Record<string, unknown>;
       try {

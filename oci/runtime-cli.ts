@@ -1,7 +1,7 @@
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
-import { spawn } from 'node:child_process';
 import { ExecError, run } from '../common/exec';
+import { spawnProcess } from '../common/spawn';
 import { FailedPreconditionError, InternalError } from '../common/errors';
 import type { RuntimeHandler } from '../server/config';
 
@@ -35,15 +35,17 @@ export class OciRuntimeCli {
     const logFile = path.join(bundle, 'runtime.log');
     await fs.rm(logFile, { force: true });
     const args = [...this.globalArgs(logFile), 'create', '--bundle', bundle, '--pid-file', pidFile, id];
-    const code = await new Promise<number | null>((resolve, reject) => {
-      const child = spawn(this.handler.path, args, { stdio: 'ignore' });
-      child.once('error', reject);
-      child.once('exit', (exitCode) => resolve(exitCode));
-    }).catch((err: Error) => {
-      throw new InternalError(`runtime ${this.name}: cannot run ${this.handler.path}: ${err.message}`, {
-        cause: err,
-      });
-    });
+    let code: number | null;
+    try {
+      ({ code } = await spawnProcess(this.handler.path, args).exit);
+    } catch (err) {
+      throw new InternalError(
+        `runtime ${this.name}: cannot run ${this.handler.path}: ${(err as Error).message}`,
+        {
+          cause: err,
+        },
+      );
+    }
     if (code !== 0) {
       throw new InternalError(`runtime ${this.name}: create ${id}: ${await lastLogError(logFile)}`);
     }
