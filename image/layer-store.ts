@@ -1,9 +1,8 @@
-import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
-import { promisify } from 'node:util';
 import { readJsonIfExists, writeJsonAtomic } from '../common/atomic-file';
+import { run } from '../common/exec';
 import { digestHex } from './digest';
 
 /**
@@ -22,7 +21,6 @@ export interface LayerRecord {
   createdAt: string;
 }
 
-const execFileAsync = promisify(execFile);
 const TMP_PREFIX = '.tmp-';
 const TRASH_PREFIX = '.trash-';
 
@@ -92,7 +90,7 @@ export class LayerStore {
       const { bytes, inodes } = await diskUsage(diff);
       // One syncfs(2) for the whole tree (coreutils `sync -f`), so that a layer that is in place
       // after a crash is also complete.
-      await execFileAsync('/usr/bin/sync', ['-f', diff]);
+      await run('/usr/bin/sync', ['-f', diff]);
       const record: LayerRecord = { diffID, bytes, inodes, createdAt: new Date().toISOString() };
       await writeJsonAtomic(path.join(tmp, 'layer.json'), record);
       await fs.rename(tmp, path.join(this.root, digestHex(diffID)));

@@ -1,11 +1,10 @@
-import { execFile } from 'node:child_process';
 import { constants, promises as fs, type Stats } from 'node:fs';
 import * as path from 'node:path';
 import { PassThrough, Transform, Writable, type Readable, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { promisify } from 'node:util';
 import * as tar from 'tar-stream';
 import { InvalidArgumentError } from '../common/errors';
+import { run } from '../common/exec';
 import { decompressor } from './decompress';
 import { DigestVerifier } from './digest';
 import { UnsafeLayerError } from './errors';
@@ -34,7 +33,6 @@ import { installRawPaxXattrs, rawXattrValue } from './tar-pax';
  * The caller unpacks into a fresh temp directory and deletes it on any failure.
  */
 
-const execFileAsync = promisify(execFile);
 // Node has no mknod(2) or setxattr(2); coreutils' mknod and attr's setfattr do the one syscall.
 const MKNOD = '/usr/bin/mknod';
 const SETFATTR = '/usr/bin/setfattr';
@@ -518,7 +516,7 @@ async function setXattr(target: string, name: string, value: Buffer): Promise<vo
 
 async function execTool(binary: string, args: string[], entry: string): Promise<void> {
   try {
-    await execFileAsync(binary, args);
+    await run(binary, args);
   } catch (err) {
     const e = err as { stderr?: string; message: string };
     throw new InvalidArgumentError(
