@@ -116,6 +116,8 @@ async function main(): Promise<void> {
           await measure(daemon.client, 'berth', runs, parallel),
         );
         reportSteps(daemon.logs(), 'pod sandbox ready', 'RunPodSandbox');
+        reportSteps(daemon.logs(), 'pod sandbox stopped', 'StopPodSandbox');
+        reportSteps(daemon.logs(), 'pod sandbox removed', 'RemovePodSandbox');
       } finally {
         await daemon.stop();
       }

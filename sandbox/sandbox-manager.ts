@@ -232,20 +232,33 @@ export class SandboxManager {
     const record = this.store.find(idOrPrefix);
     // Already stopped: nothing can have started in a stopped pod since.
     if (!record || record.released) return;
+    const timer = new StepTimer();
     await this.containers.stopAll(record.id);
+    timer.mark('containers');
     // The pause process holds nothing worth a graceful exit: `delete --force` kills it (SIGKILL)
     // and removes it in one runtime call, while CNI releases the pod's address alongside.
     await settleAll([
-      this.runtimeOf(record).delete(record.id, true),
-      record.host.network
-        ? Promise.resolve()
-        : this.network.tearDownPod(this.networkRequest(record.id, record.config, record.namespaces.net)),
+      (async () => {
+        await this.runtimeOf(record).delete(record.id, true);
+        timer.mark('pause');
+      })(),
+      (async () => {
+        if (record.host.network) return;
+        await this.network.tearDownPod(this.networkRequest(record.id, record.config, record.namespaces.net));
+        timer.mark('network');
+      })(),
     ]);
     if (record.state !== 'notready' || !record.released) {
       record.state = 'notready';
       record.released = true;
       await this.store.save(record);
     }
+    timer.mark('record');
+    this.logger.info('pod sandbox stopped', {
+      id: record.id,
+      duration_ms: timer.totalMs(),
+      steps: timer.steps,
+    });
   }
 
   /** RemovePodSandbox: stops the pod if needed and deletes all of it. A missing pod is success (CRI). */
@@ -253,14 +266,22 @@ export class SandboxManager {
     const record = this.store.find(idOrPrefix);
     if (!record) return;
     await this.stop(record.id);
+    const timer = new StepTimer();
     await this.containers.removeAll(record.id);
+    timer.mark('containers');
     await settleAll([
       this.pinner.unpin(Object.values(record.namespaces)),
       record.host.ipc ? Promise.resolve() : unmountIfMounted(record.shmDir),
     ]);
+    timer.mark('unmount');
     await fs.rm(record.runDir, { recursive: true, force: true });
     await this.store.delete(record);
-    this.logger.info('pod sandbox removed', { id: record.id });
+    timer.mark('record');
+    this.logger.info('pod sandbox removed', {
+      id: record.id,
+      duration_ms: timer.totalMs(),
+      steps: timer.steps,
+    });
   }
 
   /** The sandbox, with its state checked against the runtime (a dead pause process means not ready). */

@@ -107,9 +107,10 @@ cgroup_remove_dir (const char *dir, err_t *err)
     {
       if (errno == ENOENT)
         break;
-      if (errno != EBUSY || tries >= 100)
+      /* EBUSY while the last task's exit is still being accounted: brief, so retry often. */
+      if (errno != EBUSY || tries >= 1000)
         return make_error (err, errno, "remove cgroup `%s`", dir);
-      usleep (10000);
+      usleep (1000);
     }
   return 0;
 }

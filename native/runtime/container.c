@@ -452,17 +452,39 @@ container_start (struct global_opts *g, const char *id, err_t *err)
   return 0;
 }
 
+/* Waits until the process (pid, start) has exited: a pidfd turns readable at its exit, so delete
+ * returns as soon as the kernel is done with it rather than on the next tick of a poll. */
 static int
 wait_gone (pid_t pid, unsigned long long start, int timeout_ms)
 {
-  int waited = 0;
+  int waited = 0, fd, ret;
 
-  while (process_start_time (pid) == start && start != 0)
+  if (start == 0)
+    return 0;
+  fd = (int) syscall (SYS_pidfd_open, pid, 0);
+  if (fd >= 0)
+    {
+      struct pollfd p = { .fd = fd, .events = POLLIN };
+      /* Checked after the open: if the pid was reused before it, the pidfd is not our process. */
+      if (process_start_time (pid) != start)
+        {
+          close (fd);
+          return 0;
+        }
+      while ((ret = poll (&p, 1, timeout_ms)) < 0 && errno == EINTR)
+        ;
+      close (fd);
+      return ret > 0 ? 0 : -1;
+    }
+  if (errno == ESRCH)
+    return 0;
+  /* No pidfd (kernels before 5.3): watch /proc. */
+  while (process_start_time (pid) == start)
     {
       if (waited >= timeout_ms)
         return -1;
-      usleep (10000);
-      waited += 10;
+      usleep (1000);
+      waited += 1;
     }
   return 0;
 }
