@@ -1,26 +1,46 @@
-import { promises as fs } from 'node:fs';
-import * as path from 'node:path';
-import { run } from './exec';
 import { InternalError } from './errors';
+import { nativeAddon } from './native-addon';
 
-/** Whether something is mounted exactly at `dir` (per this process's mount namespace). */
-export async function isMountPoint(dir: string): Promise<boolean> {
-  const mounts = await fs.readFile('/proc/self/mountinfo', 'utf8');
-  const target = path.resolve(dir);
-  return mounts.split('\n').some((line) => unescapeMountPath(line.split(' ')[4] ?? '') === target);
+/** The kernel's mount flags (linux/mount.h) that the daemon uses. */
+export const MS_RDONLY = 0x1;
+export const MS_NOSUID = 0x2;
+export const MS_NODEV = 0x4;
+export const MS_NOEXEC = 0x8;
+const MNT_DETACH = 0x2;
+
+/** mount(2), made by the daemon itself (no mount(8) process); rejects with the errno's code. */
+export function mount(
+  source: string | null,
+  target: string,
+  fstype: string | null,
+  flags: number,
+  data: string | null,
+): Promise<void> {
+  return new Promise((resolve, reject) =>
+    nativeAddon().mount(source, target, fstype, flags, data, (err) => (err ? reject(err) : resolve())),
+  );
 }
 
-/** Unmounts whatever is mounted at `dir` (lazily, so a straggling user does not block removal). */
+function umountDetach(target: string): Promise<void> {
+  return new Promise((resolve, reject) =>
+    nativeAddon().umount(target, MNT_DETACH, (err) => (err ? reject(err) : resolve())),
+  );
+}
+
+/**
+ * Unmounts whatever is mounted at `dir`, stacked mounts included, lazily (MNT_DETACH), so a
+ * straggling user does not block removal. Nothing mounted there, or no `dir`, is fine.
+ */
 export async function unmountIfMounted(dir: string): Promise<void> {
-  if (!(await isMountPoint(dir))) return;
-  try {
-    await run('umount', ['--lazy', dir]);
-  } catch (err) {
-    throw new InternalError(`cannot unmount ${dir}: ${(err as Error).message}`, { cause: err });
+  for (let i = 0; i < 64; i++) {
+    try {
+      await umountDetach(dir);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      // EINVAL: not a mount point (any more).
+      if (code === 'EINVAL' || code === 'ENOENT') return;
+      throw new InternalError(`cannot unmount ${dir}: ${(err as Error).message}`, { cause: err });
+    }
   }
-}
-
-/** mountinfo escapes space, tab, newline and backslash as octal. */
-function unescapeMountPath(field: string): string {
-  return field.replace(/\\([0-7]{3})/g, (_, octal: string) => String.fromCharCode(parseInt(octal, 8)));
+  throw new InternalError(`cannot unmount ${dir}: still mounted after 64 unmounts`);
 }

@@ -1,7 +1,6 @@
 import * as net from 'node:net';
 import { constants } from 'node:os';
-import * as path from 'node:path';
-import { packageRoot } from './package-root';
+import { nativeAddon, type NativeAddon } from './native-addon';
 
 /**
  * How a child's descriptor is set up: 'ignore' is /dev/null, 'pipe' a socket pair whose other
@@ -35,28 +34,15 @@ export interface SpawnedProcess {
   kill(signal?: NodeJS.Signals): void;
 }
 
-interface SpawnAddon {
-  setExitHandler(handler: (pid: number, code: number, signal: number) => void): void;
-  spawn(
-    file: string,
-    argv: string[],
-    env: string[],
-    stdio: number[],
-    cwd: string | null,
-    setsid: boolean,
-  ): Array<number | null>;
-}
-
 const IGNORE = -1;
 const PIPE = -2;
 
 const waiting = new Map<number, (exit: ProcessExit) => void>();
-let addon: SpawnAddon | undefined;
+let addon: NativeAddon | undefined;
 
-function loadAddon(): SpawnAddon {
+function loadAddon(): NativeAddon {
   if (addon) return addon;
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const loaded = require(path.join(packageRoot(), 'native', 'bin', 'berth-spawn.node')) as SpawnAddon;
+  const loaded = nativeAddon();
   loaded.setExitHandler((pid, code, signal) => {
     const settle = waiting.get(pid);
     waiting.delete(pid);

@@ -1,5 +1,5 @@
 import { promises as fs } from 'node:fs';
-import { run } from '../common/exec';
+import { mount } from '../common/mounts';
 import { FailedPreconditionError, InternalError } from '../common/errors';
 
 export interface OverlayDirs {
@@ -23,7 +23,7 @@ export async function mountOverlay(lowerDirs: string[], dirs: OverlayDirs): Prom
   // The option string is limited to a page (4096 bytes): about 40 layers at our path lengths.
   const options = `lowerdir=${lowerDirs.join(':')},upperdir=${dirs.upper},workdir=${dirs.work}`;
   try {
-    await run('mount', ['-t', 'overlay', '-o', options, 'overlay', dirs.target]);
+    await mount('overlay', dirs.target, 'overlay', 0, options);
   } catch (err) {
     throw new InternalError(`cannot mount the container's rootfs: ${(err as Error).message}`, { cause: err });
   }

@@ -1,7 +1,7 @@
 import { promises as fs } from 'node:fs';
 import * as os from 'node:os';
 import { writeFileAtomic } from '../common/atomic-file';
-import { run } from '../common/exec';
+import { mount, MS_NODEV, MS_NOEXEC, MS_NOSUID } from '../common/mounts';
 import { InternalError, InvalidArgumentError } from '../common/errors';
 
 export interface DnsConfig {
@@ -73,14 +73,7 @@ export async function writeHosts(
 export async function mountShm(dir: string): Promise<void> {
   await fs.mkdir(dir, { recursive: true, mode: 0o755 });
   try {
-    await run('mount', [
-      '-t',
-      'tmpfs',
-      '-o',
-      `nosuid,nodev,noexec,mode=1777,size=${POD_SHM_SIZE}`,
-      'shm',
-      dir,
-    ]);
+    await mount('shm', dir, 'tmpfs', MS_NOSUID | MS_NODEV | MS_NOEXEC, `mode=1777,size=${POD_SHM_SIZE}`);
   } catch (err) {
     throw new InternalError(`cannot mount the pod's /dev/shm at ${dir}: ${(err as Error).message}`, {
       cause: err,

@@ -1,4 +1,4 @@
-/* berth-spawn.node: how the daemon starts processes, a Node-API addon.
+/* How the daemon starts processes (part of berth-addon.node).
  *
  * Node's child_process forks the daemon, copying the page tables of a process of some 90 MiB,
  * and waits for the exec: about 3 ms per process on a 2-core host, where posix_spawn (glibc
@@ -19,8 +19,7 @@
  *     libuv are never reaped here, and a pid stays valid (a zombie) until its exit is delivered.
  *     While children live, the event loop stays alive, as with child_process.
  */
-#define NAPI_VERSION 8
-#include <node_api.h>
+#include "addon.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -56,49 +55,8 @@ static pthread_mutex_t handler_lock = PTHREAD_MUTEX_INITIALIZER;
 static napi_threadsafe_function exit_handler;
 static size_t live_children; /* main thread only */
 
-#define NAPI_CALL(env, call)                                                                 \
-  do                                                                                         \
-    {                                                                                        \
-      if ((call) != napi_ok)                                                                 \
-        {                                                                                    \
-          const napi_extended_error_info *info_ = NULL;                                      \
-          napi_get_last_error_info ((env), &info_);                                          \
-          bool pending_;                                                                     \
-          napi_is_exception_pending ((env), &pending_);                                      \
-          if (!pending_)                                                                     \
-            napi_throw_error ((env), NULL,                                                   \
-                              info_ && info_->error_message ? info_->error_message : #call); \
-          return NULL;                                                                       \
-        }                                                                                    \
-    }                                                                                        \
-  while (0)
-
-/* Throws an Error whose code is the errno's name, as Node's own spawn errors do. */
-static napi_value
-throw_errno (napi_env env, int errnum, const char *what, const char *file)
-{
-  char message[512];
-  napi_value msg, code, error;
-  const char *name = strerrorname_np (errnum);
-
-  snprintf (message, sizeof message, "%s %s %s (%s)", what, file, name ? name : "error", strerror (errnum));
-  if (napi_create_string_utf8 (env, message, NAPI_AUTO_LENGTH, &msg) != napi_ok
-      || napi_create_string_utf8 (env, name ? name : "EUNKNOWN", NAPI_AUTO_LENGTH, &code) != napi_ok
-      || napi_create_error (env, code, msg, &error) != napi_ok)
-    return NULL;
-  {
-    napi_value errno_value, syscall;
-    if (napi_create_int32 (env, -errnum, &errno_value) == napi_ok)
-      napi_set_named_property (env, error, "errno", errno_value);
-    if (napi_create_string_utf8 (env, "spawn", NAPI_AUTO_LENGTH, &syscall) == napi_ok)
-      napi_set_named_property (env, error, "syscall", syscall);
-  }
-  napi_throw (env, error);
-  return NULL;
-}
-
 /* A JavaScript string as a malloc'd C string, or NULL with an exception pending. */
-static char *
+char *
 string_of (napi_env env, napi_value value)
 {
   size_t len;
@@ -207,7 +165,7 @@ deliver_exit (napi_env env, napi_value fn, void *context, void *data)
   free (event);
 }
 
-static napi_value
+napi_value
 set_exit_handler (napi_env env, napi_callback_info cbinfo)
 {
   size_t argc = 1;
@@ -240,7 +198,7 @@ above (int fd, int floor)
   return fcntl (fd, F_DUPFD_CLOEXEC, floor);
 }
 
-static napi_value
+napi_value
 spawn (napi_env env, napi_callback_info cbinfo)
 {
   size_t argc = 6;
@@ -388,7 +346,7 @@ spawn (napi_env env, napi_callback_info cbinfo)
   goto out_ok;
 
 fail:
-  throw_errno (env, failed_errno, failed_what, file);
+  throw_errno (env, failed_errno, failed_what, file, "spawn");
 out:
   result = NULL;
 out_ok:
@@ -404,15 +362,4 @@ out_ok:
   free_strings (args);
   free_strings (envp);
   return result;
-}
-
-NAPI_MODULE_INIT ()
-{
-  napi_property_descriptor props[] = {
-    { "spawn", NULL, spawn, NULL, NULL, NULL, napi_default, NULL },
-    { "setExitHandler", NULL, set_exit_handler, NULL, NULL, NULL, napi_default, NULL },
-  };
-  if (napi_define_properties (env, exports, sizeof props / sizeof props[0], props) != napi_ok)
-    return NULL;
-  return exports;
 }
