@@ -1,8 +1,9 @@
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import type { PodSandboxConfig__Output } from '../api/generated/runtime/v1/PodSandboxConfig';
-import { InvalidArgumentError, NotFoundError } from '../common/errors';
+import { InternalError, InvalidArgumentError, NotFoundError } from '../common/errors';
 import { newId } from '../common/ids';
+import { identify, isRunning } from '../common/process-identity';
 import { unmountIfMounted } from '../common/mounts';
 import { Rollback, settleAll } from '../common/rollback';
 import { StepTimer } from '../common/step-timer';
@@ -181,6 +182,8 @@ export class SandboxManager {
       ] as const);
       await writeHosts(path.join(stateDir, 'hosts'), host.network, hostname, ips);
       const pausePid = Number.parseInt(await fs.readFile(pidFile, 'utf8'), 10);
+      const pause = await identify(pausePid);
+      if (!pause) throw new InternalError(`the pause process ${pausePid} exited right after its start`);
 
       const sharedPid = !host.pid && (nsOptions?.pid ?? 'POD') === 'POD';
       if (sharedPid) {
@@ -201,6 +204,7 @@ export class SandboxManager {
         namespaces,
         ips,
         pausePid,
+        pauseStartTime: pause.startTime,
         cgroupsPath,
         stateDir,
         runDir,
@@ -300,8 +304,11 @@ export class SandboxManager {
 
   private async refreshState(record: SandboxRecord): Promise<void> {
     if (record.state !== 'ready') return;
-    const state = await this.runtimeOf(record).state(record.id);
-    if (!state || state.status === 'stopped') {
+    // The pause process itself answers, without a runtime call per pod on every ListPodSandbox.
+    const running = record.pauseStartTime
+      ? await isRunning({ pid: record.pausePid, startTime: record.pauseStartTime })
+      : ((await this.runtimeOf(record).state(record.id))?.status ?? 'stopped') !== 'stopped';
+    if (!running) {
       this.logger.warn('pause process gone; pod sandbox not ready', { id: record.id });
       record.state = 'notready';
       await this.store.save(record);

@@ -28,6 +28,8 @@ export interface SandboxRecord {
   namespaces: PinnedNamespaces;
   ips: string[];
   pausePid: number;
+  /** The pause process's start time (/proc/<pid>/stat), so its liveness is checked without the runtime. */
+  pauseStartTime?: string;
   cgroupsPath: string;
   /** Persistent per-pod dir (resolv.conf, hosts, hostname) and volatile one (bundle, shm). */
   stateDir: string;
