@@ -17,6 +17,15 @@ describe('writeJsonAtomic', () => {
     expect(fs.readdirSync(dir)).toEqual(['record.json']);
   });
 
+  test('the mode applies, and a volatile write (no fsync) replaces the file whole just the same', async () => {
+    const file = path.join(dir, 'secret.json');
+    await writeJsonAtomic(file, { a: 1 }, { mode: 0o600 });
+    expect(fs.statSync(file).mode & 0o777).toBe(0o600);
+    await Promise.all(Array.from({ length: 10 }, (_, n) => writeJsonAtomic(file, { n }, { durable: false })));
+    expect((await readJsonIfExists<{ n: number }>(file))!.n).toBeLessThan(10);
+    expect(fs.readdirSync(dir)).toEqual(['secret.json']);
+  });
+
   test('a missing record reads as undefined', async () => {
     expect(await readJsonIfExists(path.join(dir, 'none.json'))).toBeUndefined();
   });

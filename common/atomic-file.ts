@@ -4,12 +4,25 @@ import * as path from 'node:path';
 /** Tells apart the temp files of writes of one file that run at once in this process. */
 let tempSerial = 0;
 
+export interface AtomicWriteOptions {
+  mode?: number;
+  /**
+   * False for files under the runroot: volatile by design (a tmpfs that a reboot empties), they
+   * need no fsync, only the rename that keeps readers from seeing a torn file.
+   */
+  durable?: boolean;
+}
+
 /**
  * Writes `data` to `file` so that a reader (or a daemon restarted after a crash) sees either the
  * old content or the new, never a torn file: write a temp file beside it, fsync it, rename it
  * over the target, then fsync the directory so the rename itself is durable.
  */
-export async function writeFileAtomic(file: string, data: string | Uint8Array, mode = 0o644): Promise<void> {
+export async function writeFileAtomic(
+  file: string,
+  data: string | Uint8Array,
+  { mode = 0o644, durable = true }: AtomicWriteOptions = {},
+): Promise<void> {
   const dir = path.dirname(file);
   // Unique per write: two saves of one record in the same millisecond (a container's start and
   // its exit) must not collide on the temp file (EEXIST).
@@ -17,7 +30,7 @@ export async function writeFileAtomic(file: string, data: string | Uint8Array, m
   const handle = await fs.open(tmp, 'wx', mode);
   try {
     await handle.writeFile(data);
-    await handle.sync();
+    if (durable) await handle.sync();
   } catch (err) {
     await handle.close();
     await fs.rm(tmp, { force: true });
@@ -30,12 +43,16 @@ export async function writeFileAtomic(file: string, data: string | Uint8Array, m
     await fs.rm(tmp, { force: true });
     throw err;
   }
-  await syncDir(dir);
+  if (durable) await syncDir(dir);
 }
 
 /** Writes a JSON record atomically (see writeFileAtomic). */
-export async function writeJsonAtomic(file: string, value: unknown, mode = 0o644): Promise<void> {
-  await writeFileAtomic(file, JSON.stringify(value, null, 2) + '\n', mode);
+export async function writeJsonAtomic(
+  file: string,
+  value: unknown,
+  options?: AtomicWriteOptions,
+): Promise<void> {
+  await writeFileAtomic(file, JSON.stringify(value, null, 2) + '\n', options);
 }
 
 /** Reads a JSON record, or returns undefined when the file does not exist. */

@@ -57,7 +57,7 @@ export class RecordStore<T extends { id: string }> {
 
   async save(record: T): Promise<void> {
     await fs.mkdir(this.dirOf(record.id), { recursive: true, mode: 0o711 });
-    await writeJsonAtomic(path.join(this.dirOf(record.id), this.file), record, 0o600);
+    await writeJsonAtomic(path.join(this.dirOf(record.id), this.file), record, { mode: 0o600 });
     this.records.set(record.id, record);
   }
 

@@ -653,7 +653,7 @@ export class ImageStore {
 
   private async save(record: ImageRecord): Promise<void> {
     if (!isSha256Digest(record.id)) throw new InvalidArgumentError(`bad image id ${record.id}`);
-    await writeJsonAtomic(this.recordPath(record.id), record, 0o600);
+    await writeJsonAtomic(this.recordPath(record.id), record, { mode: 0o600 });
     this.records.set(record.id, record);
   }
 }

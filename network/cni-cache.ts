@@ -39,7 +39,7 @@ export class CniResultCache {
     const full: CniAttachmentRecord = { kind: KIND, ...record, addedAt: new Date().toISOString() };
     const file = this.file(record.containerId, record.ifName);
     await fs.mkdir(path.dirname(file), { recursive: true, mode: 0o700 });
-    await writeJsonAtomic(file, full, 0o600);
+    await writeJsonAtomic(file, full, { mode: 0o600 });
     return full;
   }
 

@@ -152,7 +152,7 @@ export class ContainerManager {
           targetPidNamespace: (target) => this.pidNamespaceOf(target, sandbox),
         }),
       });
-      await writeJsonAtomic(path.join(bundleDir, 'config.json'), spec);
+      await writeJsonAtomic(path.join(bundleDir, 'config.json'), spec, { durable: false });
       timer.mark('spec');
 
       const logPath = logPathOf(sandbox, config);

@@ -14,6 +14,12 @@ export interface DnsConfig {
 export const POD_SHM_SIZE = '64m';
 
 /**
+ * Pod files are written once per pod and only matter while its pause process lives: a power
+ * loss ends the pod, and the kubelet makes a new sandbox with new files. So no fsync.
+ */
+const POD_FILE = { durable: false };
+
+/**
  * The resolv.conf a pod's containers see: the kubelet's DNS config when it gives one (it does
  * for every pod with a DNS policy), otherwise the host's file.
  */
@@ -21,7 +27,7 @@ export async function writeResolvConf(file: string, dns: DnsConfig | null | unde
   if (!dns || (dns.servers.length === 0 && dns.searches.length === 0 && dns.options.length === 0)) {
     await fs.copyFile('/etc/resolv.conf', file).catch(async (err: NodeJS.ErrnoException) => {
       if (err.code !== 'ENOENT') throw err;
-      await writeFileAtomic(file, '');
+      await writeFileAtomic(file, '', POD_FILE);
     });
     return;
   }
@@ -35,12 +41,12 @@ export async function writeResolvConf(file: string, dns: DnsConfig | null | unde
     ...dns.servers.map((server) => `nameserver ${server}`),
     ...(dns.options.length > 0 ? [`options ${dns.options.join(' ')}`] : []),
   ];
-  await writeFileAtomic(file, lines.join('\n') + '\n');
+  await writeFileAtomic(file, lines.join('\n') + '\n', POD_FILE);
 }
 
 /** /etc/hostname for the pod: its own name, or the node's for a host-network pod. */
 export async function writeHostname(file: string, hostname: string): Promise<void> {
-  await writeFileAtomic(file, `${hostname}\n`);
+  await writeFileAtomic(file, `${hostname}\n`, POD_FILE);
 }
 
 /**
@@ -66,7 +72,7 @@ export async function writeHosts(
     'fe00::2\tip6-allrouters',
     ...ips.map((ip) => `${ip}\t${hostname}`),
   ];
-  await writeFileAtomic(file, lines.join('\n') + '\n');
+  await writeFileAtomic(file, lines.join('\n') + '\n', POD_FILE);
 }
 
 /** Mounts a pod's private /dev/shm (a tmpfs that all its containers share). */

@@ -173,7 +173,7 @@ export class SandboxManager {
           return addresses;
         })(),
         (async () => {
-          await writeJsonAtomic(path.join(runDir, 'config.json'), spec);
+          await writeJsonAtomic(path.join(runDir, 'config.json'), spec, { durable: false });
           await runtime.create(id, runDir, pidFile);
           rollback.add('delete the pause container', () => runtime.delete(id, true));
           await runtime.start(id);
