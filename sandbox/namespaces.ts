@@ -1,6 +1,8 @@
+import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { run } from '../common/exec';
 import { InternalError } from '../common/errors';
+import { unmountIfMounted } from '../common/mounts';
 
 export type PinnedKind = 'net' | 'ipc' | 'uts' | 'pid';
 
@@ -62,11 +64,18 @@ export class NamespacePinner {
     return this.pathOf('pid', podId);
   }
 
-  /** Unmounts and removes pinned namespace files; files already gone are fine. */
+  /**
+   * Unmounts and removes pinned namespace files; files already gone are fine. The daemon's own
+   * umount2 and unlink, the same steps as `berth-pinns unpin` without a process.
+   */
   async unpin(files: string[]): Promise<void> {
-    if (files.length === 0) return;
     try {
-      await run(this.pinnsBinary, ['unpin', ...files]);
+      await Promise.all(
+        files.map(async (file) => {
+          await unmountIfMounted(file);
+          await fs.rm(file, { force: true });
+        }),
+      );
     } catch (err) {
       throw new InternalError(`cannot release the pod's namespaces: ${(err as Error).message}`, {
         cause: err,
