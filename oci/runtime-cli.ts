@@ -32,9 +32,36 @@ export class OciRuntimeCli {
    * keep this call from ever seeing EOF.
    */
   async create(id: string, bundle: string, pidFile: string): Promise<void> {
+    await this.detached('create', id, bundle, pidFile);
+  }
+
+  /**
+   * `run --detach`: create and start in one runtime call, for a process that needs nothing done
+   * between the two (the pause process). Same stdio and error handling as create.
+   */
+  async run(id: string, bundle: string, pidFile: string): Promise<void> {
+    await this.detached('run', id, bundle, pidFile, ['--detach']);
+  }
+
+  private async detached(
+    command: 'create' | 'run',
+    id: string,
+    bundle: string,
+    pidFile: string,
+    flags: string[] = [],
+  ): Promise<void> {
     const logFile = path.join(bundle, 'runtime.log');
     await fs.rm(logFile, { force: true });
-    const args = [...this.globalArgs(logFile), 'create', '--bundle', bundle, '--pid-file', pidFile, id];
+    const args = [
+      ...this.globalArgs(logFile),
+      command,
+      ...flags,
+      '--bundle',
+      bundle,
+      '--pid-file',
+      pidFile,
+      id,
+    ];
     let code: number | null;
     try {
       ({ code } = await spawnProcess(this.handler.path, args).exit);
@@ -47,7 +74,7 @@ export class OciRuntimeCli {
       );
     }
     if (code !== 0) {
-      throw new InternalError(`runtime ${this.name}: create ${id}: ${await lastLogError(logFile)}`);
+      throw new InternalError(`runtime ${this.name}: ${command} ${id}: ${await lastLogError(logFile)}`);
     }
   }
 

@@ -177,10 +177,10 @@ describe.each(['berth', 'runc'])('SandboxManager with the %s runtime, host netwo
     const confined = podConfig('seccomp');
     confined.linux!.security_context!.seccomp = { profile_type: 'RuntimeDefault', localhost_ref: '' };
     const record = await manager.run(confined, '');
-    expect(fs.readFileSync(`/proc/${record.pausePid}/status`, 'utf8')).toMatch(/^Seccomp:\s+2$/m);
+    expect(await pauseStatus(record.pausePid)).toMatch(/^Seccomp:\s+2$/m);
 
     const open = await manager.run(podConfig('unconfined'), '');
-    expect(fs.readFileSync(`/proc/${open.pausePid}/status`, 'utf8')).toMatch(/^Seccomp:\s+0$/m);
+    expect(await pauseStatus(open.pausePid)).toMatch(/^Seccomp:\s+0$/m);
 
     const missing = podConfig('missing-profile');
     missing.linux!.security_context!.seccomp = {
@@ -223,7 +223,7 @@ describe.each(['berth', 'runc'])('SandboxManager with the %s runtime, host netwo
     const failing = new SandboxManager(broken, silentLogger(), noNetwork);
     await failing.load();
     await expect(failing.run(podConfig('broken'), '')).rejects.toThrow(
-      new RegExp(`runtime ${handler}: create .*no-such-pause`),
+      new RegExp(`runtime ${handler}: run .*no-such-pause`),
     );
     expect(failing.store.all()).toEqual([]);
     expect(fs.readdirSync(path.join(broken.root, 'sandboxes'))).toEqual([]);
@@ -251,3 +251,16 @@ describe.each(['berth', 'runc'])('SandboxManager with the %s runtime, host netwo
     expect((await manager.list()).map((r) => r.state)).toEqual(['notready']);
   });
 });
+
+/**
+ * The pause process's /proc status once it runs berth-pause: the runtime returns when the process
+ * is started, which may be just before its exec of /pause (where the seccomp filter is installed).
+ */
+async function pauseStatus(pid: number): Promise<string> {
+  for (let i = 0; i < 200; i++) {
+    const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
+    if (/^Name:\s+pause$/m.test(status)) return status;
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+  throw new Error(`process ${pid} never ran the pause binary`);
+}

@@ -174,9 +174,8 @@ export class SandboxManager {
         })(),
         (async () => {
           await writeJsonAtomic(path.join(runDir, 'config.json'), spec, { durable: false });
-          await runtime.create(id, runDir, pidFile);
           rollback.add('delete the pause container', () => runtime.delete(id, true));
-          await runtime.start(id);
+          await runtime.run(id, runDir, pidFile);
           timer.mark('pause');
         })(),
       ] as const);
