@@ -1,6 +1,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import * as protoLoader from '@grpc/proto-loader';
 import { CRI_LOADER_OPTIONS, criProtoPath, loadCri } from './index';
 
 const repoRoot = path.resolve(__dirname, '..');
@@ -86,5 +87,57 @@ describe('loadCri', () => {
       stop_signal: 'SIGNAL_RUNTIME_DEFAULT',
     });
     expect(decoded.info).toEqual({});
+  });
+});
+
+describe('loadCri against @grpc/proto-loader', () => {
+  // proto-loader (which generates the types) is the reference: the definitions must match its
+  // paths, stream flags and names, and (de)serialize byte for byte and field for field alike.
+  const reference = protoLoader.loadSync(protoPath, CRI_LOADER_OPTIONS);
+
+  it.each(['RuntimeService', 'ImageService'] as const)('%s has the methods proto-loader defines', (name) => {
+    const ours = loadCri().runtime.v1[name].service as unknown as Record<
+      string,
+      protoLoader.MethodDefinition<object, object>
+    >;
+    const theirs = reference[`runtime.v1.${name}`] as protoLoader.ServiceDefinition;
+    expect(Object.keys(ours)).toEqual(Object.keys(theirs));
+    for (const [method, definition] of Object.entries(theirs)) {
+      const { path: p, requestStream, responseStream, originalName } = definition;
+      expect(ours[method]).toMatchObject({ path: p, requestStream, responseStream, originalName });
+    }
+  });
+
+  it('(de)serializes a request and a response as proto-loader does', () => {
+    const ours = loadCri().runtime.v1.RuntimeService.service;
+    const theirs = reference['runtime.v1.RuntimeService'] as protoLoader.ServiceDefinition;
+    const request = {
+      config: {
+        metadata: { name: 'c', attempt: 2 },
+        image: { image: 'busybox' },
+        envs: [{ key: 'A', value: Buffer.from('b') }],
+        linux: { resources: { memory_limit_in_bytes: '1152921504606846977' } },
+        labels: { app: 'x' },
+      },
+    };
+    const bytes = ours.CreateContainer.requestSerialize(request);
+    expect(Buffer.compare(bytes, theirs.CreateContainer.requestSerialize(request))).toBe(0);
+    expect(ours.CreateContainer.requestDeserialize(bytes)).toEqual(
+      theirs.CreateContainer.requestDeserialize(bytes),
+    );
+
+    const response = {
+      status: { id: 'c1', state: 'CONTAINER_EXITED' as const, exit_code: 3, finished_at: '17' },
+    };
+    const out = ours.ContainerStatus.responseSerialize(response);
+    expect(Buffer.compare(out, theirs.ContainerStatus.responseSerialize(response))).toBe(0);
+    expect(ours.ContainerStatus.responseDeserialize(out)).toEqual(
+      theirs.ContainerStatus.responseDeserialize(out),
+    );
+  });
+
+  it('refuses to serialize an array, as proto-loader does', () => {
+    const method = loadCri().runtime.v1.RuntimeService.service.Version;
+    expect(() => method.requestSerialize([] as never)).toThrow(/array/);
   });
 });

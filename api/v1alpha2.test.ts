@@ -58,3 +58,21 @@ describe('the v1alpha2 surface', () => {
     expect(reachable.has('.runtime.v1alpha2.KeyValue')).toBe(false);
   });
 });
+
+describe('the v1alpha2 services are v1 definitions at other paths', () => {
+  test('they share v1 (de)serializers: the proto is parsed once', () => {
+    const v1 = loadCri().runtime.v1.RuntimeService.service;
+    const v1alpha2 = loadCriV1alpha2().RuntimeService.service;
+    expect(v1alpha2.RunPodSandbox.requestDeserialize).toBe(v1.RunPodSandbox.requestDeserialize);
+    expect(v1alpha2.RunPodSandbox.responseSerialize).toBe(v1.RunPodSandbox.responseSerialize);
+    expect(loadCriV1alpha2()).toBe(loadCriV1alpha2());
+  });
+
+  test('a request encoded from the v1alpha2 schema decodes through the served definition', () => {
+    const type = v1alpha2Root().lookupType('runtime.v1alpha2.RemoveContainerRequest');
+    const bytes = Buffer.from(type.encode(type.fromObject({ container_id: 'abc' })).finish());
+    expect(loadCriV1alpha2().RuntimeService.service.RemoveContainer.requestDeserialize(bytes)).toEqual({
+      container_id: 'abc',
+    });
+  });
+});

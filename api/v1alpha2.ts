@@ -1,8 +1,6 @@
 import * as fs from 'node:fs';
-import * as grpc from '@grpc/grpc-js';
-import * as protoLoader from '@grpc/proto-loader';
 import * as protobuf from 'protobufjs';
-import { CRI_LOADER_OPTIONS, criProtoPath, type ProtoGrpcType } from './index';
+import { criProtoPath, loadCri, renamedApi, type CriApi } from './index';
 
 /**
  * The older CRI API, `runtime.v1alpha2`, served beside v1 for kubelets 1.20 to 1.25.
@@ -15,6 +13,9 @@ import { CRI_LOADER_OPTIONS, criProtoPath, type ProtoGrpcType } from './index';
  * Buffer) from both APIs. KeyValue only travels in requests (ContainerConfig.envs), so berth
  * never has to send a v1alpha2 client bytes that are not valid UTF-8 (v1alpha2.test.ts checks
  * that no v1alpha2 response can reach a KeyValue).
+ *
+ * Since the messages are the same on the wire, the served v1alpha2 services are v1's definitions
+ * at other paths: the proto is not parsed a second time (that cost the daemon 3 MiB).
  */
 export const V1ALPHA2_PACKAGE = 'runtime.v1alpha2';
 
@@ -39,11 +40,14 @@ export const METHODS_ADDED_IN_V1: Record<'RuntimeService' | 'ImageService', read
 };
 
 /** The v1alpha2 package; its message shapes are v1's, so v1's generated types describe it. */
-export type CriV1alpha2 = ProtoGrpcType['runtime']['v1'];
+export type CriV1alpha2 = CriApi;
 
 let loaded: CriV1alpha2 | undefined;
 
-/** The v1alpha2 protobuf root (for tests and tools that encode messages directly). */
+/**
+ * The v1alpha2 protobuf root: v1's proto under the v1alpha2 package, less the methods v1 added
+ * (for tests and tools that look at the v1alpha2 schema or encode its messages directly).
+ */
 export function v1alpha2Root(): protobuf.Root {
   const text = fs.readFileSync(criProtoPath(), 'utf8');
   const renamed = text.replace(/^package runtime\.v1;$/m, `package ${V1ALPHA2_PACKAGE};`);
@@ -56,12 +60,8 @@ export function v1alpha2Root(): protobuf.Root {
   return root;
 }
 
-/** The v1alpha2 services and clients, loaded with exactly v1's loader options. */
+/** The v1alpha2 services: v1's, at /runtime.v1alpha2.<Service>/<Method>, less the methods v1 added. */
 export function loadCriV1alpha2(): CriV1alpha2 {
-  if (!loaded) {
-    const definition = protoLoader.fromJSON(v1alpha2Root().toJSON(), CRI_LOADER_OPTIONS);
-    const pkg = grpc.loadPackageDefinition(definition) as unknown as { runtime: { v1alpha2: CriV1alpha2 } };
-    loaded = pkg.runtime.v1alpha2;
-  }
+  loaded ??= renamedApi(loadCri().runtime.v1, V1ALPHA2_PACKAGE, METHODS_ADDED_IN_V1);
   return loaded;
 }

@@ -1,6 +1,6 @@
 import { promises as fs } from 'node:fs';
 import * as grpc from '@grpc/grpc-js';
-import { loadCri } from '../api';
+import { loadCri, type CriApi } from '../api';
 import { loadCriV1alpha2 } from '../api/v1alpha2';
 import type { DaemonContext } from './context';
 import { imageService, runtimeService } from './handlers';
@@ -27,7 +27,7 @@ export class CriServer {
     if (ctx.config.enable_v1alpha2) this.addApi('runtime.v1alpha2', loadCriV1alpha2(), 'v1alpha2');
   }
 
-  private addApi(pkg: string, api: ReturnType<typeof loadCri>['runtime']['v1'], apiVersion: string): void {
+  private addApi(pkg: string, api: CriApi, apiVersion: string): void {
     const { RuntimeService, ImageService } = api;
     const { logger } = this.ctx;
     const runtime = runtimeService(this.ctx, apiVersion);
