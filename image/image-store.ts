@@ -13,7 +13,6 @@ import type { AuthConfig } from './auth';
 import { BlobStore } from './blob-store';
 import { digestHex } from './digest';
 import { LayerStore } from './layer-store';
-import { unpackLayer } from './layer-unpack';
 import {
   hostPlatform,
   parseImageConfig,
@@ -32,7 +31,7 @@ import {
   repositoryName,
   type ImageReference,
 } from './reference';
-import { RegistryClient, type RegistryClientOptions } from './registry-client';
+import type { RegistryClient, RegistryClientOptions } from './registry-client';
 
 /**
  * The image manager behind the CRI ImageService: pulls (with mirrors, auth, verification,
@@ -154,7 +153,8 @@ export class ImageStore {
   readonly blobs: BlobStore;
   readonly layers: LayerStore;
   private readonly recordDir: string;
-  private readonly client: RegistryClient;
+  /** Made on the first pull (see registryClient). */
+  private client?: RegistryClient;
   private readonly mirrors: MirrorResolver;
   private readonly log: ImageLogger;
   private readonly platform: Platform;
@@ -169,7 +169,6 @@ export class ImageStore {
     this.blobs = new BlobStore(options.root);
     this.layers = new LayerStore(path.join(options.root, 'layers'));
     this.recordDir = path.join(options.root, 'images');
-    this.client = new RegistryClient(options.client);
     this.mirrors = new MirrorResolver(options.registries);
     this.log = options.logger ?? nullLogger;
     this.platform = options.platform ?? hostPlatform();
@@ -224,7 +223,7 @@ export class ImageStore {
    */
   async close(): Promise<void> {
     this.closing = true;
-    await this.client.destroy();
+    await this.client?.destroy();
     await Promise.allSettled([...this.pulls.values()]);
   }
 
@@ -361,7 +360,22 @@ export class ImageStore {
     return { mountpoint: this.options.root, usedBytes, inodesUsed };
   }
 
+  /**
+   * The registry client, loaded with its modules (undici and its HTTP parser) on the first pull:
+   * they are 5 MiB of the daemon's heap, and a node that has its images may not pull again for
+   * days.
+   */
+  private registryClient(): RegistryClient {
+    if (!this.client) {
+      // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded on first use, see above
+      const { RegistryClient } = require('./registry-client') as typeof import('./registry-client');
+      this.client = new RegistryClient(this.options.client);
+    }
+    return this.client;
+  }
+
   private async doPull(ref: ImageReference, auth: AuthConfig | undefined): Promise<Image> {
+    const client = this.registryClient();
     const name = formatReference(ref);
     const started = Date.now();
     this.log.info('pulling image', { image: name });
@@ -371,7 +385,7 @@ export class ImageStore {
 
     // The manifest decides which endpoint serves the rest: the first that has it.
     const { value: top, endpoint } = await this.firstAnswer(endpoints, name, (ep) =>
-      this.client.getManifest(ep, manifestReference(ref), authFor(ep)),
+      client.getManifest(ep, manifestReference(ref), authFor(ep)),
     );
     const ordered = [endpoint, ...endpoints.filter((e) => e !== endpoint)];
     const fromAny = <T>(what: string, fn: (ep: Endpoint) => Promise<T>) =>
@@ -383,7 +397,7 @@ export class ImageStore {
     if (manifestDoc.kind === 'index') {
       const chosen = selectPlatform(manifestDoc, this.platform);
       const fetched = await fromAny(`manifest ${chosen.digest}`, (ep) =>
-        this.client.getManifest(ep, chosen.digest, authFor(ep)),
+        client.getManifest(ep, chosen.digest, authFor(ep)),
       );
       manifestDoc = parseManifest(fetched.body, fetched.contentType);
       if (manifestDoc.kind !== 'manifest') {
@@ -411,7 +425,7 @@ export class ImageStore {
       await this.blobs.putBuffer(manifestDigest, manifestBody);
       await this.blobs.put(manifest.config.digest, manifest.config.size, () =>
         fromAny(`config ${manifest.config.digest}`, (ep) =>
-          this.client.openBlob(ep, manifest.config.digest, authFor(ep)),
+          client.openBlob(ep, manifest.config.digest, authFor(ep)),
         ),
       );
       const config = parseImageConfig(await this.blobs.read(manifest.config.digest), manifest.layers.length);
@@ -428,7 +442,7 @@ export class ImageStore {
       await mapLimit(manifest.layers, this.options.maxConcurrentDownloads ?? 3, async (layer, i) => {
         const diffID = layerRefs[i].diffID;
         const created = await this.ensureLayer(name, layer, diffID, progress, () =>
-          fromAny(`layer ${layer.digest}`, (ep) => this.client.openBlob(ep, layer.digest, authFor(ep))),
+          fromAny(`layer ${layer.digest}`, (ep) => client.openBlob(ep, layer.digest, authFor(ep))),
         );
         if (created) progress.layersNew += 1;
         else progress.done += layer.size;
@@ -506,7 +520,7 @@ export class ImageStore {
       try {
         const { created } = await this.layers.ensure(diffID, async (dir) => {
           const t0 = Date.now();
-          const { entries } = await unpackLayer(await open(), dir, {
+          const { entries } = await unpackLayer()(await open(), dir, {
             compression: layer.compression,
             diffID,
             blob: { digest: layer.digest, size: layer.size },
@@ -701,4 +715,13 @@ async function mapLimit<T>(
   };
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
   if (failed !== undefined) throw failed;
+}
+
+/**
+ * The layer unpacker, loaded on the first unpack with its tar and zstd modules (1 MiB of heap
+ * the daemon need not hold while it only runs containers).
+ */
+function unpackLayer(): typeof import('./layer-unpack').unpackLayer {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded on first use, see above
+  return (require('./layer-unpack') as typeof import('./layer-unpack')).unpackLayer;
 }
