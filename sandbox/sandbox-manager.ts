@@ -169,16 +169,17 @@ export class SandboxManager {
           if (host.network) return [];
           rollback.add('tear down the network', () => this.network.tearDownPod(netRequest));
           const { ips: addresses } = await this.network.setUpPod(netRequest);
-          timer.mark('network');
+          timer.markBranch('network');
           return addresses;
         })(),
         (async () => {
           await writeJsonAtomic(path.join(runDir, 'config.json'), spec, { durable: false });
           rollback.add('delete the pause container', () => runtime.delete(id, true));
           await runtime.run(id, runDir, pidFile);
-          timer.mark('pause');
+          timer.markBranch('pause');
         })(),
       ] as const);
+      timer.join();
       await writeHosts(path.join(stateDir, 'hosts'), host.network, hostname, ips);
       const pausePid = Number.parseInt(await fs.readFile(pidFile, 'utf8'), 10);
       const pause = await identify(pausePid);
@@ -243,14 +244,15 @@ export class SandboxManager {
     await settleAll([
       (async () => {
         await this.runtimeOf(record).delete(record.id, true);
-        timer.mark('pause');
+        timer.markBranch('pause');
       })(),
       (async () => {
         if (record.host.network) return;
         await this.network.tearDownPod(this.networkRequest(record.id, record.config, record.namespaces.net));
-        timer.mark('network');
+        timer.markBranch('network');
       })(),
     ]);
+    timer.join();
     if (record.state !== 'notready' || !record.released) {
       record.state = 'notready';
       record.released = true;
