@@ -11,7 +11,7 @@ import {
 } from '../common/errors';
 import { newId } from '../common/ids';
 import { unmountIfMounted } from '../common/mounts';
-import { Rollback } from '../common/rollback';
+import { Rollback, settleAll } from '../common/rollback';
 import { StepTimer } from '../common/step-timer';
 import { nowNanos } from '../common/time';
 import type { ImageStore } from '../image/image-store';
@@ -259,11 +259,16 @@ export class ContainerManager {
     const record = this.store.find(idOrPrefix);
     if (!record) return;
     if (!record.finishedAt) await this.stop(record.id, 0);
-    await this.runtimeOf(record).delete(record.id, true);
-    await unmountIfMounted(path.join(record.bundleDir, 'rootfs'));
-    await fs.rm(record.bundleDir, { recursive: true, force: true });
-    await fs.rm(record.runDir, { recursive: true, force: true });
-    await fs.rm(path.join(this.exitDir, record.id), { force: true });
+    // The process is gone: its runtime state and its rootfs can go side by side.
+    await settleAll([
+      this.runtimeOf(record).delete(record.id, true),
+      unmountIfMounted(path.join(record.bundleDir, 'rootfs')),
+    ]);
+    await settleAll([
+      fs.rm(record.bundleDir, { recursive: true, force: true }),
+      fs.rm(record.runDir, { recursive: true, force: true }),
+      fs.rm(path.join(this.exitDir, record.id), { force: true }),
+    ]);
     await this.store.delete(record);
     this.logger.info('container removed', { id: record.id });
   }
