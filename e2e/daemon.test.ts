@@ -36,6 +36,14 @@ describe('daemon over its socket', () => {
     });
   });
 
+  test('just started, the daemon stays small: no registry client, no second proto loaded', () => {
+    // 61 to 64 MiB VmRSS when this was written, 41 of them node's own binary (bench/README.md,
+    // "Memory"); loading undici or the v1alpha2 proto up front again would add 5 and 3 MiB.
+    const status = fs.readFileSync(`/proc/${daemon.child.pid}/status`, 'utf8');
+    const rssMiB = Number(/^VmRSS:\s+(\d+) kB$/m.exec(status)![1]) / 1024;
+    expect(rssMiB).toBeLessThan(70);
+  });
+
   test('the socket is a socket with mode 0660', () => {
     const stat = fs.statSync(daemon.socket);
     expect(stat.isSocket()).toBe(true);
