@@ -11,7 +11,20 @@ export interface CgroupWrite {
   value: string;
 }
 
-const CGROUP_ROOT = '/sys/fs/cgroup';
+export const CGROUP_ROOT = '/sys/fs/cgroup';
+
+/**
+ * Where a cgroup file lives under cgroupfs: `<root>/<controller>/<cgroupsPath>/<file>` on v1 (one
+ * hierarchy per controller), `<root>/<cgroupsPath>/<file>` on v2 (controller '').
+ */
+export function cgroupFilePath(
+  cgroupsPath: string,
+  controller: string,
+  file: string,
+  root = CGROUP_ROOT,
+): string {
+  return path.join(root, controller, cgroupsPath, file);
+}
 
 /**
  * The cgroup v1 writes that apply CRI resources. Zero means "not set" for every CRI field, so it
@@ -89,7 +102,7 @@ export async function applyResources(
 ): Promise<void> {
   const v2 = isCgroupV2(root);
   const writes = v2 ? cgroupV2Writes(resources) : cgroupV1Writes(resources);
-  const fileOf = (w: CgroupWrite) => path.join(root, w.controller, cgroupsPath, w.file);
+  const fileOf = (w: CgroupWrite) => cgroupFilePath(cgroupsPath, w.controller, w.file, root);
   if (!v2) await orderMemoryWrites(writes, fileOf);
   for (const write of writes) {
     try {
