@@ -2,6 +2,7 @@ import type { ImageStore } from '../image/image-store';
 import type { CniManager } from '../network/cni-manager';
 import type { PodCidrStore } from '../network/pod-cidr';
 import type { ContainerManager } from '../oci/container-manager';
+import type { PodStatsCollector } from '../sandbox/pod-stats';
 import type { SandboxManager } from '../sandbox/sandbox-manager';
 import type { Config } from './config';
 import type { Logger } from './logger';
@@ -17,4 +18,6 @@ export interface DaemonContext {
   images: ImageStore;
   containers: ContainerManager;
   streaming: StreamingServer;
+  /** Stats of pods and containers, with the previous CPU samples and writable layer walks. */
+  stats: PodStatsCollector;
 }

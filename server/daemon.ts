@@ -6,6 +6,8 @@ import { CniResultCache } from '../network/cni-cache';
 import { CniManager } from '../network/cni-manager';
 import { PodCidrStore } from '../network/pod-cidr';
 import { ContainerManager } from '../oci/container-manager';
+import { ContainerStatsCollector } from '../oci/container-stats';
+import { PodStatsCollector } from '../sandbox/pod-stats';
 import { SandboxManager } from '../sandbox/sandbox-manager';
 import type { Config } from './config';
 import type { DaemonContext } from './context';
@@ -62,7 +64,18 @@ export async function runDaemon(config: Config): Promise<void> {
   );
   await streaming.start();
 
-  const ctx: DaemonContext = { config, logger, podCidrs, network, sandboxes, images, containers, streaming };
+  const stats = new PodStatsCollector(new ContainerStatsCollector(path.join(config.root, 'containers')));
+  const ctx: DaemonContext = {
+    config,
+    logger,
+    podCidrs,
+    network,
+    sandboxes,
+    images,
+    containers,
+    streaming,
+    stats,
+  };
   const server = new CriServer(ctx);
   await server.start();
   logger.info('berth started', { version: version().runtime_version, pid: process.pid, root: config.root });

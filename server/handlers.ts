@@ -8,6 +8,8 @@ import { listContainers } from './container-list';
 import { removeContainer } from './container-remove';
 import { reopenContainerLog } from './container-reopen-log';
 import { startContainer } from './container-start';
+import { containerStats } from './container-stats';
+import { listContainerStats } from './container-stats-list';
 import { containerStatus } from './container-status';
 import { stopContainer } from './container-stop';
 import { updateContainerResources } from './container-update';
@@ -26,6 +28,8 @@ import { listPodSandbox } from './sandbox-list';
 import { removePodSandbox } from './sandbox-remove';
 import { portForward } from './sandbox-port-forward';
 import { runPodSandbox } from './sandbox-run';
+import { podSandboxStats } from './sandbox-stats';
+import { listPodSandboxStats } from './sandbox-stats-list';
 import { podSandboxStatus } from './sandbox-status';
 import { stopPodSandbox } from './sandbox-stop';
 
@@ -56,6 +60,10 @@ export function runtimeService(ctx: DaemonContext, apiVersion: string): ServiceI
     Exec: (request) => execInContainer(ctx, request),
     Attach: (request) => attachToContainer(ctx, request),
     PortForward: (request) => portForward(ctx, request),
+    ContainerStats: (request) => containerStats(ctx, request),
+    ListContainerStats: (request) => listContainerStats(ctx, request),
+    PodSandboxStats: (request) => podSandboxStats(ctx, request),
+    ListPodSandboxStats: (request) => listPodSandboxStats(ctx, request),
   };
 }
 
