@@ -9,7 +9,7 @@ import * as http from 'node:http';
 import * as https from 'node:https';
 import * as net from 'node:net';
 import type { Duplex } from 'node:stream';
-import { WebSocketServer, type WebSocket } from 'ws';
+import type { WebSocket, WebSocketServer } from 'ws';
 import type { Logger } from '../logger';
 import {
   parsePort,
@@ -58,11 +58,8 @@ export class StreamingServer {
   private readonly server: http.Server;
   /** The subprotocol chosen for each WebSocket upgrade (ws would take the client's first). */
   private readonly chosen = new WeakMap<http.IncomingMessage, string>();
-  private readonly wss = new WebSocketServer({
-    noServer: true,
-    perMessageDeflate: false,
-    handleProtocols: (_offered, req) => this.chosen.get(req) || false,
-  });
+  /** Made on the first WebSocket upgrade (see webSockets). */
+  private wss?: WebSocketServer;
   private readonly sockets = new Set<Duplex>();
   private readonly tls: boolean;
   private port = 0;
@@ -110,11 +107,28 @@ export class StreamingServer {
     return `${this.baseUrl}/${request.kind}/${this.cache.insert(request)}`;
   }
 
+  /**
+   * The WebSocket server, loaded with the ws module on the first WebSocket session: most nodes
+   * never stream, and the module is half a MiB of the daemon's RSS.
+   */
+  private webSockets(): WebSocketServer {
+    if (!this.wss) {
+      // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded on first use, see above
+      const { WebSocketServer } = require('ws') as typeof import('ws');
+      this.wss = new WebSocketServer({
+        noServer: true,
+        perMessageDeflate: false,
+        handleProtocols: (_offered, req) => this.chosen.get(req) || false,
+      });
+    }
+    return this.wss;
+  }
+
   /** Stops listening and ends every open session. Safe to call twice. */
   async stop(): Promise<void> {
     const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
     for (const socket of this.sockets) socket.destroy();
-    this.wss.close();
+    this.wss?.close();
     if (this.server.listening) await closed;
   }
 
@@ -209,7 +223,7 @@ export class StreamingServer {
         return refuse(socket, 400, 'query parameter "port" is required\n');
     }
     this.chosen.set(req, protocol);
-    this.wss.handleUpgrade(req, socket, head, (ws: WebSocket) => {
+    this.webSockets().handleUpgrade(req, socket, head, (ws: WebSocket) => {
       const closed = new Promise<void>((resolve) => ws.once('close', () => resolve()));
       void this.serve(request, protocol || '(none)', 'websocket', async () => {
         if (request.kind === 'portforward') {
