@@ -57,6 +57,19 @@ export class TestDaemon {
     return this.output;
   }
 
+  /**
+   * Waits until the daemon's output matches `pattern` and returns the output. Log lines travel on
+   * a pipe of their own, so a line written before an RPC's response may arrive after it.
+   */
+  async waitForLog(pattern: RegExp, timeoutMs = 5000): Promise<string> {
+    const deadline = Date.now() + timeoutMs;
+    while (!pattern.test(this.output)) {
+      if (Date.now() > deadline) throw new Error(`no log line matching ${pattern} in:\n${this.output}`);
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    return this.output;
+  }
+
   /** Resolves with the exit status once the daemon exits. */
   waitExit(): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
     return this.exited;
