@@ -21,6 +21,8 @@ export interface NativeAddon {
     callback: (err: NodeJS.ErrnoException | null) => void,
   ): void;
   umount(target: string, flags: number, callback: (err: NodeJS.ErrnoException | null) => void): void;
+  /** malloc_trim(0): free malloc memory back to the kernel. */
+  trimMemory(): void;
 }
 
 let addon: NativeAddon | undefined;

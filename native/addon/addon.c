@@ -38,6 +38,7 @@ NAPI_MODULE_INIT ()
     { "setExitHandler", NULL, set_exit_handler, NULL, NULL, NULL, napi_default, NULL },
     { "mount", NULL, mount_async, NULL, NULL, NULL, napi_default, NULL },
     { "umount", NULL, umount_async, NULL, NULL, NULL, napi_default, NULL },
+    { "trimMemory", NULL, trim_memory, NULL, NULL, NULL, napi_default, NULL },
   };
   if (napi_define_properties (env, exports, sizeof props / sizeof props[0], props) != napi_ok)
     return NULL;

@@ -1,5 +1,6 @@
 /* berth-addon.node: the system calls the daemon makes itself rather than through a program
- * (Node-API, so one build serves every Node version): spawn.c starts processes, mount.c mounts. */
+ * (Node-API, so one build serves every Node version): spawn.c starts processes, mount.c mounts,
+ * memory.c returns free malloc memory. */
 #ifndef BERTH_ADDON_H
 #define BERTH_ADDON_H
 
@@ -37,5 +38,6 @@ napi_value spawn (napi_env env, napi_callback_info cbinfo);
 napi_value set_exit_handler (napi_env env, napi_callback_info cbinfo);
 napi_value mount_async (napi_env env, napi_callback_info cbinfo);
 napi_value umount_async (napi_env env, napi_callback_info cbinfo);
+napi_value trim_memory (napi_env env, napi_callback_info cbinfo);
 
 #endif
