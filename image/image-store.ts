@@ -46,7 +46,7 @@ import type { RegistryClient, RegistryClientOptions } from './registry-client';
  * place, so a failed pull never leaves an image that looks usable.
  */
 
-/** The minimal logger the module needs; the daemon's Logger (server/logger.ts) fits. */
+/** The minimal logger the module needs; winston's Logger fits. */
 export interface ImageLogger {
   debug(message: string, meta?: Record<string, unknown>): unknown;
   info(message: string, meta?: Record<string, unknown>): unknown;
