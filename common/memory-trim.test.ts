@@ -19,7 +19,9 @@ describe('trimMemory', () => {
       console.log(JSON.stringify({ before, after: rss(), kept: kept.length }));
     `;
     const addonPath = path.join(packageRoot(), 'native', 'bin', 'berth-addon.node');
-    const out = execFileSync(process.execPath, ['--expose-gc', '-e', script, addonPath], { encoding: 'utf8' });
+    const out = execFileSync(process.execPath, ['--expose-gc', '-e', script, addonPath], {
+      encoding: 'utf8',
+    });
     const { before, after } = JSON.parse(out) as { before: number; after: number };
     expect(before - after).toBeGreaterThan(100);
   });
