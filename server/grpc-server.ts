@@ -17,6 +17,8 @@ export class CriServer {
     // allows 16 MiB.
     'grpc.max_receive_message_length': 16 * 1024 * 1024,
     'grpc.max_send_message_length': 16 * 1024 * 1024,
+    // channelz keeps per-call and per-socket statistics for a debugging service berth does not serve.
+    'grpc.enable_channelz': 0,
   });
   private started = false;
   private stopping?: Promise<void>;
