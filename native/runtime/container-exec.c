@@ -121,53 +121,15 @@ send_error (int fd, err_t *err)
 static int
 exec_process (json_t *process, json_t *spec, int console_fd, err_t *err)
 {
-  cleanup_seccomp scmp_filter_ctx seccomp = NULL;
-  cleanup_free char *exe = NULL;
-  cleanup_free const char **args = NULL;
-  char **env = NULL;
+  cleanup_exec_prep struct exec_prep prep = { 0 };
   int ret;
 
-  /* The container's filter applies to every process in it (runc does the same). */
-  ret = seccomp_profile_build (spec_get (spec, "linux.seccomp"), &seccomp, err);
-  if (ret < 0)
-    return ret;
   if (setsid () < 0)
     return make_error (err, errno, "setsid");
-  if (json_is_true (json_object_get (process, "terminal")))
-    {
-      ret = terminal_setup (process, console_fd, err);
-      if (ret < 0)
-        return ret;
-    }
-  if (console_fd >= 0)
-    close (console_fd);
-  ret = apply_rlimits (process, err);
+  ret = process_prepare (process, spec, console_fd, false, &prep, err);
   if (ret < 0)
     return ret;
-  ret = check_lsm (process, err);
-  if (ret < 0)
-    return ret;
-  ret = build_env (process, &env, err);
-  if (ret < 0)
-    return ret;
-  ret = spec_string_array (json_object_get (process, "args"), "args", &args, NULL, err);
-  if (ret >= 0)
-    ret = find_executable (args[0], env, &exe, err);
-  if (ret >= 0)
-    ret = close_fds_on_exec (err);
-  if (ret >= 0)
-    ret = process_finalize (process, seccomp, err);
-  if (ret >= 0)
-    ret = process_seccomp_last (process, seccomp, err);
-  if (ret < 0)
-    {
-      free_env (env);
-      return ret;
-    }
-  execve (exe, (char *const *) args, env);
-  ret = make_error (err, errno, "exec `%s`", exe);
-  free_env (env);
-  return ret;
+  return process_exec (process, &prep, err);
 }
 
 /* The joining child. Never returns. */

@@ -15,7 +15,6 @@
 #include "mounts.h"
 #include "process.h"
 #include "spec.h"
-#include "terminal.h"
 
 static int
 sync_recv (int fd, int expected, err_t *err)
@@ -122,12 +121,9 @@ int
 container_init (struct init_ctx *ctx, err_t *err)
 {
   json_t *process = json_object_get (ctx->spec, "process");
-  cleanup_seccomp scmp_filter_ctx seccomp = NULL;
+  cleanup_exec_prep struct exec_prep prep = { 0 };
   cleanup_free char *rootfs = NULL;
   __attribute__ ((cleanup (json_decrefp))) json_t *state = NULL;
-  cleanup_free char *exe = NULL;
-  cleanup_free const char **args = NULL;
-  char **env = NULL;
   char fifo_path[64];
   int wfd, ret;
 
@@ -167,40 +163,7 @@ container_init (struct init_ctx *ctx, err_t *err)
   ret = finish_rootfs (ctx->spec, err);
   if (ret < 0)
     return ret;
-  if (json_is_true (json_object_get (process, "terminal")))
-    {
-      ret = terminal_setup (process, ctx->console_fd, err);
-      if (ret < 0)
-        return ret;
-    }
-  if (ctx->console_fd >= 0)
-    close (ctx->console_fd);
-
-  ret = apply_rlimits (process, err);
-  if (ret < 0)
-    return ret;
-  ret = apply_oom_score_adj (process, err);
-  if (ret < 0)
-    return ret;
-  ret = check_lsm (process, err);
-  if (ret < 0)
-    return ret;
-  ret = build_env (process, &env, err);
-  if (ret < 0)
-    return ret;
-  ret = spec_string_array (json_object_get (process, "args"), "process.args", &args, NULL, err);
-  if (ret < 0)
-    return ret;
-  ret = find_executable (args[0], env, &exe, err);
-  if (ret < 0)
-    return ret;
-  ret = seccomp_profile_build (spec_get (ctx->spec, "linux.seccomp"), &seccomp, err);
-  if (ret < 0)
-    return ret;
-  ret = close_fds_on_exec (err);
-  if (ret < 0)
-    return ret;
-  ret = process_finalize (process, seccomp, err);
+  ret = process_prepare (process, ctx->spec, ctx->console_fd, true, &prep, err);
   if (ret < 0)
     return ret;
 
@@ -223,9 +186,5 @@ container_init (struct init_ctx *ctx, err_t *err)
     return ret;
   close (wfd);
 
-  ret = process_seccomp_last (process, seccomp, err);
-  if (ret < 0)
-    return ret;
-  execve (exe, (char *const *) args, env);
-  return make_error (err, errno, "exec `%s`", exe);
+  return process_exec (process, &prep, err);
 }

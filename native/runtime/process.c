@@ -16,6 +16,7 @@
 
 #include "log.h"
 #include "spec.h"
+#include "terminal.h"
 #include "utils.h"
 
 const char *const cap_names[] = {
@@ -498,4 +499,70 @@ process_seccomp_last (json_t *process, scmp_filter_ctx seccomp, err_t *err)
   if (json_is_true (json_object_get (process, "noNewPrivileges")))
     return seccomp_profile_load (seccomp, err);
   return 0;
+}
+
+void
+exec_prep_release (struct exec_prep *p)
+{
+  free (p->exe);
+  free (p->args);
+  free_env (p->env);
+  seccomp_profile_free (&p->seccomp);
+  p->exe = NULL;
+  p->args = NULL;
+  p->env = NULL;
+}
+
+int
+process_prepare (json_t *process, json_t *spec, int console_fd, bool oom_score, struct exec_prep *p, err_t *err)
+{
+  int ret;
+
+  if (json_is_true (json_object_get (process, "terminal")))
+    {
+      ret = terminal_setup (process, console_fd, err);
+      if (ret < 0)
+        return ret;
+    }
+  if (console_fd >= 0)
+    close (console_fd);
+  ret = apply_rlimits (process, err);
+  if (ret < 0)
+    return ret;
+  if (oom_score)
+    {
+      ret = apply_oom_score_adj (process, err);
+      if (ret < 0)
+        return ret;
+    }
+  ret = check_lsm (process, err);
+  if (ret < 0)
+    return ret;
+  ret = build_env (process, &p->env, err);
+  if (ret < 0)
+    return ret;
+  ret = spec_string_array (json_object_get (process, "args"), "process.args", &p->args, NULL, err);
+  if (ret < 0)
+    return ret;
+  ret = find_executable (p->args[0], p->env, &p->exe, err);
+  if (ret < 0)
+    return ret;
+  ret = seccomp_profile_build (spec_get (spec, "linux.seccomp"), &p->seccomp, err);
+  if (ret < 0)
+    return ret;
+  ret = close_fds_on_exec (err);
+  if (ret < 0)
+    return ret;
+  return process_finalize (process, p->seccomp, err);
+}
+
+int
+process_exec (json_t *process, struct exec_prep *p, err_t *err)
+{
+  int ret = process_seccomp_last (process, p->seccomp, err);
+
+  if (ret < 0)
+    return ret;
+  execve (p->exe, (char *const *) p->args, p->env);
+  return make_error (err, errno, "exec `%s`", p->exe);
 }

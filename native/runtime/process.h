@@ -4,6 +4,7 @@
 #define BERTH_PROCESS_H
 
 #include <jansson.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "error.h"
@@ -44,5 +45,27 @@ int build_env (json_t *process, char ***env, err_t *err);
 void free_env (char **env);
 /* Finds args[0] the way execvp would, with the PATH of the container's environment. */
 int find_executable (const char *name, char **env, char **out, err_t *err);
+
+/* What execve needs, gathered by process_prepare, so that the container's init and an exec'd
+ * process become their process the same way. */
+struct exec_prep
+{
+  char *exe;
+  const char **args;
+  char **env;
+  scmp_filter_ctx seccomp;
+};
+void exec_prep_release (struct exec_prep *p);
+#define cleanup_exec_prep __attribute__ ((cleanup (exec_prep_release)))
+
+/* Everything before the last step: the terminal on console_fd (closed after), rlimits,
+ * oomScoreAdj when `oom_score` (the init's; an exec'd process inherits it), the LSM check, the
+ * environment, args and the executable in the container's PATH, the container's seccomp filter
+ * (it applies to every process in the container, as with runc), descriptors close-on-exec, then
+ * process_finalize. */
+int process_prepare (json_t *process, json_t *spec, int console_fd, bool oom_score, struct exec_prep *p,
+                     err_t *err);
+/* The seccomp filter when it comes last, then execve: returns only on failure. */
+int process_exec (json_t *process, struct exec_prep *p, err_t *err);
 
 #endif
