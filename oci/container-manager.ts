@@ -1,6 +1,7 @@
 import { closeSync, openSync, promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import type { ContainerConfig__Output } from '../api/generated/runtime/v1/ContainerConfig';
+import type { ContainerEventType__Output } from '../api/generated/runtime/v1/ContainerEventType';
 import type { LinuxContainerResources__Output } from '../api/generated/runtime/v1/LinuxContainerResources';
 import { writeJsonAtomic } from '../common/atomic-file';
 import {
@@ -44,6 +45,13 @@ const EXEC_SYNC_MAX_OUTPUT = 16 * 1024 * 1024;
 /** How long a SIGKILLed container gets to be reported dead before StopContainer gives up. */
 const KILL_WAIT_MS = 10_000;
 
+/** Where a container's lifecycle is told (the CRI's container event stream), once each step is recorded. */
+export interface ContainerEvents {
+  containerEvent(type: ContainerEventType__Output, record: ContainerRecord): void;
+}
+
+const NO_EVENTS: ContainerEvents = { containerEvent: () => {} };
+
 /**
  * Containers: created from a CRI config, an image and a pod sandbox; run through berth-monitor
  * with the pod's runtime handler; their exits learned from the monitors' exit records (watched,
@@ -62,6 +70,7 @@ export class ContainerManager {
     private readonly logger: Logger,
     private readonly sandboxes: SandboxManager,
     private readonly images: ImageStore,
+    private readonly events: ContainerEvents = NO_EVENTS,
   ) {
     this.store = new ContainerStore(path.join(config.root, 'containers'));
     this.exitDir = path.join(config.runroot, 'exits');
@@ -205,6 +214,7 @@ export class ContainerManager {
         workDir,
       };
       await this.store.save(record);
+      this.events.containerEvent('CONTAINER_CREATED_EVENT', record);
       timer.mark('record');
       this.logger.info('container created', {
         id,
@@ -227,11 +237,13 @@ export class ContainerManager {
       throw new FailedPreconditionError(`container ${record.id} is ${stateWord(record)}, not created`);
     }
     await this.runtimeOf(record).start(record.id);
-    // An exit may already have been recorded (a process that ends at once): keep it.
+    // An exit may already have been recorded (a process that ends at once): keep it, and its
+    // STOPPED event stands for the start too, so that no event says RUNNING after it.
     const current = this.get(record.id);
     if (!current.startedAt) {
       current.startedAt = nowNanos();
       await this.store.save(current);
+      this.events.containerEvent('CONTAINER_STARTED_EVENT', current);
     }
   }
 
@@ -270,6 +282,7 @@ export class ContainerManager {
       fs.rm(path.join(this.exitDir, record.id), { force: true }),
     ]);
     await this.store.delete(record);
+    this.events.containerEvent('CONTAINER_DELETED_EVENT', record);
     this.logger.info('container removed', { id: record.id });
   }
 
@@ -403,6 +416,7 @@ export class ContainerManager {
     record.reason = exit.oomKilled ? 'OOMKilled' : exit.exitCode === 0 ? 'Completed' : 'Error';
     record.message = exit.signal ? `killed by signal ${exit.signal}` : '';
     await this.store.save(record);
+    this.events.containerEvent('CONTAINER_STOPPED_EVENT', record);
     this.logger.info('container exited', { id: record.id, exit_code: exit.exitCode, reason: record.reason });
   }
 
@@ -413,6 +427,7 @@ export class ContainerManager {
     record.reason = 'Unknown';
     record.message = 'the container monitor is gone and left no exit status';
     await this.store.save(record);
+    this.events.containerEvent('CONTAINER_STOPPED_EVENT', record);
     this.logger.warn('container lost', { id: record.id });
   }
 

@@ -1,5 +1,6 @@
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
+import type { ContainerEventType__Output } from '../api/generated/runtime/v1/ContainerEventType';
 import type { PodSandboxConfig__Output } from '../api/generated/runtime/v1/PodSandboxConfig';
 import { InternalError, InvalidArgumentError, NotFoundError } from '../common/errors';
 import { newId } from '../common/ids';
@@ -35,6 +36,16 @@ export interface PodContainers {
 const NO_CONTAINERS: PodContainers = { stopAll: async () => {}, removeAll: async () => {} };
 
 /**
+ * Where a pod sandbox's lifecycle is told, once each step is recorded. The CRI's container event
+ * stream reports sandboxes as containers whose ID is the sandbox's, as containerd does.
+ */
+export interface SandboxEvents {
+  sandboxEvent(type: ContainerEventType__Output, record: SandboxRecord): void;
+}
+
+const NO_EVENTS: SandboxEvents = { sandboxEvent: () => {} };
+
+/**
  * Pod sandboxes: their namespaces, network, pod files and pause process, and their records.
  * The sandbox controller of the design: container code asks it for a pod's namespaces and files,
  * never starts a pause process itself.
@@ -48,6 +59,7 @@ export class SandboxManager {
     private readonly config: Config,
     private readonly logger: Logger,
     private readonly network: PodNetwork,
+    private readonly events: SandboxEvents = NO_EVENTS,
   ) {
     this.store = new SandboxStore(path.join(config.root, 'sandboxes'));
     this.pinner = new NamespacePinner(
@@ -211,6 +223,9 @@ export class SandboxManager {
         shmDir: host.ipc ? '/dev/shm' : shmDir,
       };
       await this.store.save(record);
+      // One step made and started the pause process: both events, in their order.
+      this.events.sandboxEvent('CONTAINER_CREATED_EVENT', record);
+      this.events.sandboxEvent('CONTAINER_STARTED_EVENT', record);
       timer.mark('record');
       this.logger.info('pod sandbox ready', {
         id,
@@ -254,9 +269,11 @@ export class SandboxManager {
     ]);
     timer.join();
     if (record.state !== 'notready' || !record.released) {
+      const wasReady = record.state === 'ready';
       record.state = 'notready';
       record.released = true;
       await this.store.save(record);
+      if (wasReady) this.events.sandboxEvent('CONTAINER_STOPPED_EVENT', record);
     }
     timer.mark('record');
     this.logger.info('pod sandbox stopped', {
@@ -281,6 +298,7 @@ export class SandboxManager {
     timer.mark('unmount');
     await fs.rm(record.runDir, { recursive: true, force: true });
     await this.store.delete(record);
+    this.events.sandboxEvent('CONTAINER_DELETED_EVENT', record);
     timer.mark('record');
     this.logger.info('pod sandbox removed', {
       id: record.id,
@@ -309,10 +327,12 @@ export class SandboxManager {
     const running = record.pauseStartTime
       ? await isRunning({ pid: record.pausePid, startTime: record.pauseStartTime })
       : ((await this.runtimeOf(record).state(record.id))?.status ?? 'stopped') !== 'stopped';
-    if (!running) {
+    // Checked again after the wait: a stop, or another refresh, may have got there first.
+    if (!running && record.state === 'ready') {
       this.logger.warn('pause process gone; pod sandbox not ready', { id: record.id });
       record.state = 'notready';
       await this.store.save(record);
+      this.events.sandboxEvent('CONTAINER_STOPPED_EVENT', record);
     }
   }
 

@@ -1,4 +1,5 @@
 import type { ContainerStatusRequest__Output } from '../api/generated/runtime/v1/ContainerStatusRequest';
+import type { ContainerStatus } from '../api/generated/runtime/v1/ContainerStatus';
 import type { ContainerStatusResponse } from '../api/generated/runtime/v1/ContainerStatusResponse';
 import type { Signal } from '../api/generated/runtime/v1/Signal';
 import { InvalidArgumentError } from '../common/errors';
@@ -12,36 +13,41 @@ export async function containerStatus(
 ): Promise<ContainerStatusResponse> {
   if (!request.container_id) throw new InvalidArgumentError('ContainerStatus needs a container_id');
   const record = ctx.containers.get(request.container_id);
+  return {
+    status: containerStatusOf(record),
+    info: request.verbose ? { info: JSON.stringify(verboseInfo(ctx, record)) } : {},
+  };
+}
+
+/** The CRI status of a container record (also what container events carry). */
+export function containerStatusOf(record: ContainerRecord): ContainerStatus {
   const { config } = record;
   return {
-    status: {
-      id: record.id,
-      metadata: config.metadata,
-      state: containerState(record),
-      created_at: record.createdAt,
-      started_at: record.startedAt ?? '0',
-      finished_at: record.finishedAt ?? '0',
-      exit_code: record.exitCode ?? 0,
-      image: { image: record.imageName, annotations: config.image?.annotations ?? {} },
-      image_ref: record.imageRef,
-      image_id: record.imageId,
-      reason: record.reason ?? '',
-      message: record.message ?? '',
-      labels: config.labels,
-      annotations: config.annotations,
-      mounts: config.mounts,
-      log_path: record.logPath,
-      resources: record.resources ? { linux: record.resources } : null,
-      user: {
-        linux: {
-          uid: String(record.user.uid),
-          gid: String(record.user.gid),
-          supplemental_groups: record.user.additionalGids.map(String),
-        },
+    id: record.id,
+    metadata: config.metadata,
+    state: containerState(record),
+    created_at: record.createdAt,
+    started_at: record.startedAt ?? '0',
+    finished_at: record.finishedAt ?? '0',
+    exit_code: record.exitCode ?? 0,
+    image: { image: record.imageName, annotations: config.image?.annotations ?? {} },
+    image_ref: record.imageRef,
+    image_id: record.imageId,
+    reason: record.reason ?? '',
+    message: record.message ?? '',
+    labels: config.labels,
+    annotations: config.annotations,
+    mounts: config.mounts,
+    log_path: record.logPath,
+    resources: record.resources ? { linux: record.resources } : null,
+    user: {
+      linux: {
+        uid: String(record.user.uid),
+        gid: String(record.user.gid),
+        supplemental_groups: record.user.additionalGids.map(String),
       },
-      stop_signal: signalEnum(record.stopSignal),
     },
-    info: request.verbose ? { info: JSON.stringify(verboseInfo(ctx, record)) } : {},
+    stop_signal: signalEnum(record.stopSignal),
   };
 }
 

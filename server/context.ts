@@ -5,6 +5,7 @@ import type { ContainerManager } from '../oci/container-manager';
 import type { PodStatsCollector } from '../sandbox/pod-stats';
 import type { SandboxManager } from '../sandbox/sandbox-manager';
 import type { Config } from './config';
+import type { LifecycleEvents } from './lifecycle-events';
 import type { Logger } from './logger';
 import type { StreamingServer } from './streaming/server';
 
@@ -20,4 +21,6 @@ export interface DaemonContext {
   streaming: StreamingServer;
   /** Stats of pods and containers, with the previous CPU samples and writable layer walks. */
   stats: PodStatsCollector;
+  /** The container lifecycle events GetContainerEvents streams. */
+  events: LifecycleEvents;
 }

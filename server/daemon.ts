@@ -12,6 +12,7 @@ import { SandboxManager } from '../sandbox/sandbox-manager';
 import type { Config } from './config';
 import type { DaemonContext } from './context';
 import { CriServer } from './grpc-server';
+import { LifecycleEvents } from './lifecycle-events';
 import { createLogger } from './logger';
 import { version } from './runtime-version';
 import { containerStreams } from './streaming/container-streams';
@@ -36,7 +37,8 @@ export async function runDaemon(config: Config): Promise<void> {
     podCidrs: () => podCidrs.get(),
     logger,
   });
-  const sandboxes = new SandboxManager(config, logger, network);
+  const events = new LifecycleEvents(logger);
+  const sandboxes = new SandboxManager(config, logger, network, events);
   await sandboxes.load();
   // Attachments cached for pods that no longer exist (a remove cut short by a crash) are released.
   const gc = await network.garbageCollect(sandboxes.store.all().map((record) => record.id));
@@ -53,7 +55,11 @@ export async function runDaemon(config: Config): Promise<void> {
   });
   await images.init();
 
-  const containers: ContainerManager = new ContainerManager(config, logger, sandboxes, images);
+  const containers: ContainerManager = new ContainerManager(config, logger, sandboxes, images, events);
+  events.readStatesFrom({
+    sandbox: (podId) => sandboxes.store.find(podId),
+    containers: (podId) => containers.ofPod(podId),
+  });
   sandboxes.attachContainers(containers);
   await containers.load();
 
@@ -75,6 +81,7 @@ export async function runDaemon(config: Config): Promise<void> {
     containers,
     streaming,
     stats,
+    events,
   };
   const server = new CriServer(ctx);
   await server.start();
@@ -85,6 +92,8 @@ export async function runDaemon(config: Config): Promise<void> {
       logger.info('shutting down', { signal });
       process.off('SIGTERM', onSignal);
       process.off('SIGINT', onSignal);
+      // Event streams never end by themselves: they end here, so in-flight calls can finish.
+      events.close();
       server
         .stop()
         .then(() => streaming.stop())

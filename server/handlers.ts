@@ -11,6 +11,8 @@ import { startContainer } from './container-start';
 import { containerStats } from './container-stats';
 import { listContainerStats } from './container-stats-list';
 import { containerStatus } from './container-status';
+import { streamContainers } from './container-stream';
+import { streamContainerStats } from './container-stats-stream';
 import { stopContainer } from './container-stop';
 import { updateContainerResources } from './container-update';
 import type { DaemonContext } from './context';
@@ -19,6 +21,7 @@ import { listImages } from './image-list';
 import { pullImage } from './image-pull';
 import { removeImage } from './image-remove';
 import { imageStatus } from './image-status';
+import { streamImages } from './image-stream';
 import type { ServiceImpl } from './rpc';
 import { runtimeConfig } from './runtime-config';
 import { updateRuntimeConfig } from './runtime-config-update';
@@ -31,7 +34,10 @@ import { runPodSandbox } from './sandbox-run';
 import { podSandboxStats } from './sandbox-stats';
 import { listPodSandboxStats } from './sandbox-stats-list';
 import { podSandboxStatus } from './sandbox-status';
+import { streamPodSandboxStats } from './sandbox-stats-stream';
 import { stopPodSandbox } from './sandbox-stop';
+import { streamPodSandboxes } from './sandbox-stream';
+import { updatePodSandboxResources } from './sandbox-update-resources';
 
 /**
  * The RuntimeService methods berth implements; the rest answer UNIMPLEMENTED. `apiVersion` is
@@ -48,11 +54,14 @@ export function runtimeService(ctx: DaemonContext, apiVersion: string): ServiceI
     RemovePodSandbox: (request) => removePodSandbox(ctx, request),
     PodSandboxStatus: (request) => podSandboxStatus(ctx, request),
     ListPodSandbox: (request) => listPodSandbox(ctx, request),
+    StreamPodSandboxes: (request, send, call) => streamPodSandboxes(ctx, request, send, call),
+    UpdatePodSandboxResources: (request) => updatePodSandboxResources(ctx, request),
     CreateContainer: (request) => createContainer(ctx, request),
     StartContainer: (request) => startContainer(ctx, request),
     StopContainer: (request) => stopContainer(ctx, request),
     RemoveContainer: (request) => removeContainer(ctx, request),
     ListContainers: (request) => listContainers(ctx, request),
+    StreamContainers: (request, send, call) => streamContainers(ctx, request, send, call),
     ContainerStatus: (request) => containerStatus(ctx, request),
     UpdateContainerResources: (request) => updateContainerResources(ctx, request),
     ReopenContainerLog: (request) => reopenContainerLog(ctx, request),
@@ -62,8 +71,10 @@ export function runtimeService(ctx: DaemonContext, apiVersion: string): ServiceI
     PortForward: (request) => portForward(ctx, request),
     ContainerStats: (request) => containerStats(ctx, request),
     ListContainerStats: (request) => listContainerStats(ctx, request),
+    StreamContainerStats: (request, send, call) => streamContainerStats(ctx, request, send, call),
     PodSandboxStats: (request) => podSandboxStats(ctx, request),
     ListPodSandboxStats: (request) => listPodSandboxStats(ctx, request),
+    StreamPodSandboxStats: (request, send, call) => streamPodSandboxStats(ctx, request, send, call),
   };
 }
 
@@ -73,6 +84,7 @@ export function imageService(ctx: DaemonContext): ServiceImpl<ImageServiceHandle
     PullImage: (request) => pullImage(ctx, request),
     ImageStatus: (request) => imageStatus(ctx, request),
     ListImages: (request) => listImages(ctx, request),
+    StreamImages: (request, send, call) => streamImages(ctx, request, send, call),
     RemoveImage: (request) => removeImage(ctx, request),
     ImageFsInfo: () => imageFsInfo(ctx),
   };

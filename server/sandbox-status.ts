@@ -51,5 +51,7 @@ function verboseInfo(record: SandboxRecord): Record<string, unknown> {
     cgroupsPath: record.cgroupsPath,
     ips: record.ips,
     config: record.config,
+    // The pod-level resources of the latest in-place resize (UpdatePodSandboxResources).
+    updatedResources: record.updatedResources ?? null,
   };
 }
