@@ -2,6 +2,7 @@ import { status } from '@grpc/grpc-js';
 import {
   AlreadyExistsError,
   BerthError,
+  CancelledError,
   DeadlineExceededError,
   FailedPreconditionError,
   InternalError,
@@ -20,6 +21,7 @@ const table: Array<[new (m: string) => BerthError, string, status]> = [
   [NotFoundError, 'NOT_FOUND', status.NOT_FOUND],
   [AlreadyExistsError, 'ALREADY_EXISTS', status.ALREADY_EXISTS],
   [FailedPreconditionError, 'FAILED_PRECONDITION', status.FAILED_PRECONDITION],
+  [CancelledError, 'CANCELLED', status.CANCELLED],
   [DeadlineExceededError, 'DEADLINE_EXCEEDED', status.DEADLINE_EXCEEDED],
   [ResourceExhaustedError, 'RESOURCE_EXHAUSTED', status.RESOURCE_EXHAUSTED],
   [UnavailableError, 'UNAVAILABLE', status.UNAVAILABLE],

@@ -35,6 +35,12 @@ export class FailedPreconditionError extends BerthError {
   override readonly grpcStatus = status.FAILED_PRECONDITION;
 }
 
+/** The client cancelled the call; what is left of its work is not done. */
+export class CancelledError extends BerthError {
+  override readonly code = 'CANCELLED';
+  override readonly grpcStatus = status.CANCELLED;
+}
+
 export class DeadlineExceededError extends BerthError {
   override readonly code = 'DEADLINE_EXCEEDED';
   override readonly grpcStatus = status.DEADLINE_EXCEEDED;

@@ -17,10 +17,23 @@ export type PromiseClient<D> = {
     : never;
 };
 
+/**
+ * Every server-streaming method of a service definition as `(request) => stream of responses`
+ * (the types cannot tell streaming methods apart; only those exist at run time).
+ */
+export type StreamingClient<D> = {
+  [K in keyof D]: D[K] extends MethodDefinition<infer Req, infer _Res, infer _ReqOut, infer ResOut>
+    ? (request: Req, options?: CallOptions) => grpc.ClientReadableStream<ResOut>
+    : never;
+};
+
 /** A CRI client over a unix socket, typed from the same proto the daemon serves. */
 export interface CriClient {
   runtime: PromiseClient<RuntimeServiceDefinition>;
   image: PromiseClient<ImageServiceDefinition>;
+  /** The server-streaming methods (StreamContainers, StreamImages...). */
+  runtimeStreams: StreamingClient<RuntimeServiceDefinition>;
+  imageStreams: StreamingClient<ImageServiceDefinition>;
   close(): void;
 }
 
@@ -34,6 +47,14 @@ export function connectCri(socketPath: string, apiVersion: 'v1' | 'v1alpha2' = '
   return {
     runtime: promiseClient(channel, api.RuntimeService.service) as PromiseClient<RuntimeServiceDefinition>,
     image: promiseClient(channel, api.ImageService.service) as PromiseClient<ImageServiceDefinition>,
+    runtimeStreams: streamingClient(
+      channel,
+      api.RuntimeService.service,
+    ) as StreamingClient<RuntimeServiceDefinition>,
+    imageStreams: streamingClient(
+      channel,
+      api.ImageService.service,
+    ) as StreamingClient<ImageServiceDefinition>,
     close: () => channel.close(),
   };
 }
@@ -61,4 +82,32 @@ export function promiseClient(
       });
   }
   return methods;
+}
+
+/** Wraps each server-streaming method of `definition` as a function returning the call's stream. */
+export function streamingClient(
+  channel: grpc.Client,
+  definition: grpc.ServiceDefinition,
+): Record<string, unknown> {
+  const methods: Record<string, unknown> = {};
+  for (const [name, method] of Object.entries(definition)) {
+    if (method.requestStream || !method.responseStream) continue;
+    methods[name] = (request: unknown, options: CallOptions = {}) =>
+      channel.makeServerStreamRequest(
+        method.path,
+        method.requestSerialize,
+        method.responseDeserialize,
+        request,
+        new grpc.Metadata(),
+        { deadline: new Date(Date.now() + (options.timeoutMs ?? 30_000)) },
+      );
+  }
+  return methods;
+}
+
+/** Every message of a server stream, once it ends; rejects with the call's error status. */
+export async function readStream<T>(stream: grpc.ClientReadableStream<T>): Promise<T[]> {
+  const messages: T[] = [];
+  for await (const message of stream) messages.push(message as T);
+  return messages;
 }

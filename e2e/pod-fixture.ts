@@ -56,8 +56,15 @@ export class PodFixture {
     this.cgroupParent = `/berth-e2e-${name}-${process.pid}`;
   }
 
-  /** Starts everything; on failure tears down what it started and throws. */
-  static async start(name: string, images: Record<string, FixtureImage> = {}): Promise<PodFixture> {
+  /**
+   * Starts everything; on failure tears down what it started and throws. `daemonConfig` is merged
+   * into the daemon's test config.
+   */
+  static async start(
+    name: string,
+    images: Record<string, FixtureImage> = {},
+    daemonConfig: Record<string, unknown> = {},
+  ): Promise<PodFixture> {
     const fixture = new PodFixture(fs.mkdtempSync(path.join(os.tmpdir(), `berth-e2e-${name}-`)), name);
     try {
       fs.mkdirSync(fixture.logDir);
@@ -73,7 +80,9 @@ export class PodFixture {
         );
       }
       fixture.network = await TestBridgeNetwork.create(path.join(fixture.workDir, 'ipam'));
-      fixture.daemonInstance = await TestDaemon.start({ config: { cni: { bin_dirs: ['/usr/lib/cni'] } } });
+      fixture.daemonInstance = await TestDaemon.start({
+        config: { cni: { bin_dirs: ['/usr/lib/cni'] }, ...daemonConfig },
+      });
       await fixture.network.writeConflist(path.join(fixture.daemon.dir, 'cni', 'net.d'));
       for (const ref of Object.values(fixture.images)) {
         await fixture.client.image.PullImage({ image: { image: ref } });

@@ -1,3 +1,4 @@
+import type { LinuxContainerResources__Output } from '../api/generated/runtime/v1/LinuxContainerResources';
 import type { PodSandboxConfig__Output } from '../api/generated/runtime/v1/PodSandboxConfig';
 import type { PinnedNamespaces } from './namespaces';
 
@@ -35,6 +36,20 @@ export interface SandboxRecord {
   stateDir: string;
   runDir: string;
   shmDir: string;
+  /** The pod-level resources of the latest in-place resize; absent until the first one. */
+  updatedResources?: UpdatedPodResources;
+}
+
+/**
+ * What UpdatePodSandboxResources reported: the pod's overhead and the sum of its containers'
+ * resources, as in LinuxPodSandboxConfig.overhead and .resources. `config` keeps the values the
+ * pod was created with.
+ */
+export interface UpdatedPodResources {
+  overhead: LinuxContainerResources__Output | null;
+  resources: LinuxContainerResources__Output | null;
+  /** When berth was told, nanoseconds since the epoch as a decimal string. */
+  updatedAt: string;
 }
 
 /** The kubelet's identity of a pod attempt: two sandboxes may never share it. */

@@ -30,6 +30,7 @@ describe('config', () => {
     expect(config.runtimes.berth.path).toMatch(/native\/bin\/berth-runtime$/);
     expect(config.cni).toEqual({ conf_dir: '/etc/cni/net.d', bin_dirs: ['/usr/lib/cni', '/opt/cni/bin'] });
     expect(config.streaming).toEqual({ address: '127.0.0.1', port: 0, tls_cert: '', tls_key: '' });
+    expect(config.stream_batch).toEqual({ max_items: 1000, max_bytes: 1024 * 1024 });
     expect(config.registries).toEqual({ insecure: [], mirrors: {} });
   });
 
@@ -93,6 +94,8 @@ insecure = ["localhost:5000"]
     ['[registries.mirrors]\n"docker.io" = ["ftp://x"]', /mirror "ftp:\/\/x"/],
     ['log = "x"', /key "log" .*must be a table, got a string/],
     ['[streaming]\ntls_cert = "/c.pem"', /tls_cert and tls_key must be given together/],
+    ['[stream_batch]\nmax_items = 0', /key "stream_batch\.max_items" .*at least 1/],
+    ['[stream_batch]\nmax_bytes = 20000000', /key "stream_batch\.max_bytes" .*between 1 and 16777216/],
     ['root = ', /invalid TOML/],
   ])('rejects %s', (text, message) => {
     const file = write(text);

@@ -38,6 +38,11 @@ export interface Config {
   cni: { conf_dir: string; bin_dirs: string[] };
   pause: { binary: string; image: string };
   streaming: { address: string; port: number; tls_cert: string; tls_key: string };
+  /**
+   * Limits of one message of the Stream* list RPCs (StreamContainers, StreamImages...): at most
+   * `max_items` items and `max_bytes` encoded bytes, an item larger than that alone.
+   */
+  stream_batch: { max_items: number; max_bytes: number };
   registries: { insecure: string[]; mirrors: Record<string, string[]> };
 }
 
@@ -50,6 +55,14 @@ export interface ConfigOverrides {
 }
 
 export class ConfigError extends Error {}
+
+/**
+ * One Stream* message stays at 1 MiB, a quarter of the 4 MiB a gRPC client accepts by default
+ * (grpc-go's and grpc-js's receive limit), so a client that never raised its limit still reads
+ * every batch; 1000 items keeps the batches of small objects few without holding many in one
+ * encoded buffer.
+ */
+export const DEFAULT_STREAM_BATCH = { max_items: 1000, max_bytes: 1024 * 1024 } as const;
 
 const LOG_LEVELS: readonly LogLevel[] = ['error', 'warn', 'info', 'debug'];
 const LOG_FORMATS: readonly LogFormat[] = ['text', 'json'];
@@ -159,6 +172,19 @@ export function resolveConfig(doc: Toml, source: string, overrides: ConfigOverri
   }
   s.done();
 
+  const batch = r.table('stream_batch');
+  const stream_batch = {
+    max_items: batch.int('max_items', DEFAULT_STREAM_BATCH.max_items),
+    max_bytes: batch.int('max_bytes', DEFAULT_STREAM_BATCH.max_bytes),
+  };
+  if (stream_batch.max_items < 1)
+    batch.fail('max_items', `must be at least 1, got ${stream_batch.max_items}`);
+  // The server's send limit (grpc-server.ts) is 16 MiB; clients commonly accept 4 MiB.
+  if (stream_batch.max_bytes < 1 || stream_batch.max_bytes > 16 * 1024 * 1024) {
+    batch.fail('max_bytes', `must be between 1 and 16777216, got ${stream_batch.max_bytes}`);
+  }
+  batch.done();
+
   const reg = r.table('registries');
   const insecure = reg.strList('insecure', []);
   insecure.forEach((host) =>
@@ -193,6 +219,7 @@ export function resolveConfig(doc: Toml, source: string, overrides: ConfigOverri
     cni,
     pause,
     streaming,
+    stream_batch,
     registries: { insecure, mirrors },
   };
 }

@@ -1,5 +1,5 @@
 import * as grpc from '@grpc/grpc-js';
-import { isClientError, toGrpcStatus, UnimplementedError } from '../common/errors';
+import { CancelledError, isClientError, toGrpcStatus, UnimplementedError } from '../common/errors';
 import type { Logger } from './logger';
 
 /** What a handler learns about its call besides the request. */
@@ -11,9 +11,14 @@ export interface CallContext {
 }
 
 export type UnaryImpl<Req, Res> = (request: Req, ctx: CallContext) => Promise<Res> | Res;
+/**
+ * A server-streaming implementation. `send` resolves once the message is handed to the transport,
+ * so a slow client holds back the producer (see writerFor); it rejects with CANCELLED once the
+ * client cancels the call.
+ */
 export type StreamImpl<Req, Res> = (
   request: Req,
-  send: (response: Res) => void,
+  send: (response: Res) => Promise<void>,
   ctx: CallContext,
 ) => Promise<void>;
 
@@ -59,7 +64,7 @@ export function bindService(
       bound[methodName] = (call: grpc.ServerWritableStream<unknown, unknown>) => {
         const ctx = contextFor(call, fullName);
         void observe(logger, fullName, async () => {
-          await run(call.request, (response: unknown) => call.write(response), ctx);
+          await run(call.request, writerFor(call, ctx.signal), ctx);
         }).then(
           () => call.end(),
           (status: grpc.StatusObject) => call.emit('error', status),
@@ -86,8 +91,32 @@ function contextFor(
   method: string,
 ): CallContext {
   const controller = new AbortController();
-  call.once('cancelled', () => controller.abort(new Error(`${method}: cancelled by the client`)));
+  call.once('cancelled', () => controller.abort(new CancelledError(`${method}: cancelled by the client`)));
   return { signal: controller.signal, method };
+}
+
+/**
+ * The `send` of a streaming call: resolves once grpc-js has handed the message to the HTTP/2
+ * stream (write's callback), so one message at a time is in flight and a client that reads slowly
+ * (or whose flow-control window is full) holds back the producer instead of growing the daemon's
+ * memory. grpc-js's own write() return value only turns false after 16 queued messages, whatever
+ * their size. Rejects with CANCELLED once the client cancels.
+ */
+function writerFor(
+  call: grpc.ServerWritableStream<unknown, unknown>,
+  signal: AbortSignal,
+): (response: unknown) => Promise<void> {
+  return (response) =>
+    new Promise<void>((resolve, reject) => {
+      if (signal.aborted) return reject(signal.reason as Error);
+      const onAbort = () => reject(signal.reason as Error);
+      signal.addEventListener('abort', onAbort, { once: true });
+      call.write(response, (err?: Error | null) => {
+        signal.removeEventListener('abort', onAbort);
+        if (err) reject(err);
+        else resolve();
+      });
+    });
 }
 
 /** Runs one call, logs its outcome, and rejects with a gRPC status object on failure. */
