@@ -2,6 +2,7 @@ import type { ImageServiceHandlers } from '../api/generated/runtime/v1/ImageServ
 import type { RuntimeServiceHandlers } from '../api/generated/runtime/v1/RuntimeService';
 import { attachToContainer } from './container-attach';
 import { createContainer } from './container-create';
+import { getContainerEvents } from './container-events';
 import { execInContainer } from './container-exec';
 import { execSyncInContainer } from './container-exec-sync';
 import { listContainers } from './container-list';
@@ -74,6 +75,7 @@ export function runtimeService(ctx: DaemonContext, apiVersion: string): ServiceI
     StreamContainerStats: (request, send, call) => streamContainerStats(ctx, request, send, call),
     PodSandboxStats: (request) => podSandboxStats(ctx, request),
     ListPodSandboxStats: (request) => listPodSandboxStats(ctx, request),
+    GetContainerEvents: (_request, send, call) => getContainerEvents(ctx, send, call),
     StreamPodSandboxStats: (request, send, call) => streamPodSandboxStats(ctx, request, send, call),
   };
 }

@@ -1,3 +1,4 @@
+import type { PodSandboxStatus } from '../api/generated/runtime/v1/PodSandboxStatus';
 import type { PodSandboxStatusRequest__Output } from '../api/generated/runtime/v1/PodSandboxStatusRequest';
 import type { PodSandboxStatusResponse } from '../api/generated/runtime/v1/PodSandboxStatusResponse';
 import { InvalidArgumentError } from '../common/errors';
@@ -12,19 +13,8 @@ export async function podSandboxStatus(
 ): Promise<PodSandboxStatusResponse> {
   if (!request.pod_sandbox_id) throw new InvalidArgumentError('PodSandboxStatus needs a pod_sandbox_id');
   const record = await ctx.sandboxes.get(request.pod_sandbox_id);
-  const [ip, ...additional] = record.ips;
   return {
-    status: {
-      id: record.id,
-      metadata: record.config.metadata,
-      state: sandboxState(record),
-      created_at: record.createdAt,
-      network: { ip: ip ?? '', additional_ips: additional.map((a) => ({ ip: a })) },
-      linux: { namespaces: { options: record.config.linux?.security_context?.namespace_options ?? {} } },
-      labels: record.config.labels,
-      annotations: record.config.annotations,
-      runtime_handler: record.requestedHandler,
-    },
+    status: podSandboxStatusOf(record),
     info: request.verbose
       ? {
           info: JSON.stringify({
@@ -35,6 +25,22 @@ export async function podSandboxStatus(
       : {},
     containers_statuses: [],
     timestamp: nowNanos(),
+  };
+}
+
+/** The CRI status of a sandbox record (also what container events carry). */
+export function podSandboxStatusOf(record: SandboxRecord): PodSandboxStatus {
+  const [ip, ...additional] = record.ips;
+  return {
+    id: record.id,
+    metadata: record.config.metadata,
+    state: sandboxState(record),
+    created_at: record.createdAt,
+    network: { ip: ip ?? '', additional_ips: additional.map((a) => ({ ip: a })) },
+    linux: { namespaces: { options: record.config.linux?.security_context?.namespace_options ?? {} } },
+    labels: record.config.labels,
+    annotations: record.config.annotations,
+    runtime_handler: record.requestedHandler,
   };
 }
 
