@@ -113,9 +113,9 @@ describe('daemon over its socket', () => {
       /runtime\.v1\.RuntimeService\/CheckpointContainer is not implemented/,
     );
     await expectStatus(
-      daemon.client.runtime.ListMetricDescriptors({}),
+      daemon.client.runtime.CheckpointPod({}),
       grpcStatus.UNIMPLEMENTED,
-      /runtime\.v1\.RuntimeService\/ListMetricDescriptors is not implemented/,
+      /runtime\.v1\.RuntimeService\/CheckpointPod is not implemented/,
     );
   });
 

@@ -79,6 +79,9 @@ describeV1('readCgroupUsage on a real cgroup v1', () => {
 
     const first = (await readCgroupUsage(cgroup))!;
     expect(first.cpuNanos).toBeGreaterThanOrEqual(300_000_000n);
+    // The burn runs in user mode; cpuacct.stat's ticks (10 ms) lag cpuacct.usage by at most a few.
+    expect(first.cpuUserNanos).toBeGreaterThanOrEqual(200_000_000n);
+    expect(first.cpuUserNanos! + first.cpuSystemNanos!).toBeLessThanOrEqual(first.cpuNanos! + 100_000_000n);
     const memory = first.memory!;
     expect(memory.limitBytes).toBe(limit);
     expect(memory.rssBytes).toBeGreaterThanOrEqual(64n * MiB);
@@ -124,11 +127,14 @@ describe('cgroup v2 files', () => {
   test('CPU in nanoseconds, memory from memory.stat, swap and pids', () => {
     expect(usageFromV2(files)).toEqual({
       cpuNanos: 1_234_567_000n,
+      cpuUserNanos: 1_000_000_000n,
+      cpuSystemNanos: 234_567_000n,
       memory: {
         usageBytes: 104_857_600n,
         limitBytes: 209_715_200n,
         inactiveFileBytes: 20_971_520n,
         rssBytes: 73_400_320n,
+        cacheBytes: 31_457_280n,
         pageFaults: 40_960n,
         majorPageFaults: 12n,
       },

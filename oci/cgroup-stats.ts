@@ -9,6 +9,9 @@ import { CGROUP_ROOT, cgroupFilePath, isCgroupV2 } from './cgroup-update';
 export interface CgroupUsage {
   /** Cumulative CPU time of every task, over all cores. */
   cpuNanos?: bigint;
+  /** The part of cpuNanos spent in user and in kernel mode (v1 counts them in USER_HZ ticks). */
+  cpuUserNanos?: bigint;
+  cpuSystemNanos?: bigint;
   memory?: MemoryCounters;
   swap?: SwapCounters;
   /** Tasks (processes and threads) in the cgroup and its children. */
@@ -24,6 +27,8 @@ export interface MemoryCounters {
   inactiveFileBytes: bigint;
   /** Anonymous memory and swap cache. */
   rssBytes: bigint;
+  /** Page cache (v1 total_cache, v2 file). */
+  cacheBytes: bigint;
   pageFaults: bigint;
   majorPageFaults: bigint;
 }
@@ -37,6 +42,7 @@ export interface SwapCounters {
 /** The v1 files a usage is read from, by controller hierarchy, as text (undefined = absent). */
 export interface CgroupV1Files {
   'cpuacct.usage'?: string;
+  'cpuacct.stat'?: string;
   'memory.usage_in_bytes'?: string;
   'memory.limit_in_bytes'?: string;
   'memory.stat'?: string;
@@ -58,6 +64,7 @@ export interface CgroupV2Files {
 
 const V1_CONTROLLER: Record<keyof CgroupV1Files, string> = {
   'cpuacct.usage': 'cpuacct',
+  'cpuacct.stat': 'cpuacct',
   'memory.usage_in_bytes': 'memory',
   'memory.limit_in_bytes': 'memory',
   'memory.stat': 'memory',
@@ -83,6 +90,12 @@ const V2_FILES: Array<keyof CgroupV2Files> = [
 const UNLIMITED_V1 = 1n << 62n;
 
 /**
+ * cpuacct.stat counts in USER_HZ, which the kernel fixes at 100 for what it shows userspace
+ * (`USER_HZ`, include/asm-generic/param.h), whatever its own HZ.
+ */
+const NANOS_PER_USER_HZ_TICK = 10_000_000n;
+
+/**
  * Reads a cgroup's CPU, memory, swap and pids counters (cgroupfs, v1 or v2). Undefined when the
  * cgroup reports nothing at all: it does not exist (the container's processes are gone).
  */
@@ -105,6 +118,13 @@ export function usageFromV1(files: CgroupV1Files): CgroupUsage {
   const usage: CgroupUsage = {};
   const cpu = counter(files['cpuacct.usage']);
   if (cpu !== undefined) usage.cpuNanos = cpu;
+  if (files['cpuacct.stat'] !== undefined) {
+    const stat = parseFlatKeyed(files['cpuacct.stat']);
+    const user = stat.get('user');
+    const system = stat.get('system');
+    if (user !== undefined) usage.cpuUserNanos = user * NANOS_PER_USER_HZ_TICK;
+    if (system !== undefined) usage.cpuSystemNanos = system * NANOS_PER_USER_HZ_TICK;
+  }
   const memoryUsage = counter(files['memory.usage_in_bytes']);
   if (memoryUsage !== undefined && files['memory.stat'] !== undefined) {
     const stat = parseFlatKeyed(files['memory.stat']);
@@ -113,6 +133,7 @@ export function usageFromV1(files: CgroupV1Files): CgroupUsage {
       limitBytes: v1Limit(files['memory.limit_in_bytes']),
       inactiveFileBytes: stat.get('total_inactive_file') ?? 0n,
       rssBytes: stat.get('total_rss') ?? 0n,
+      cacheBytes: stat.get('total_cache') ?? 0n,
       pageFaults: stat.get('total_pgfault') ?? 0n,
       majorPageFaults: stat.get('total_pgmajfault') ?? 0n,
     };
@@ -139,8 +160,13 @@ export function usageFromV1(files: CgroupV1Files): CgroupUsage {
 export function usageFromV2(files: CgroupV2Files): CgroupUsage {
   const usage: CgroupUsage = {};
   if (files['cpu.stat'] !== undefined) {
-    const usec = parseFlatKeyed(files['cpu.stat']).get('usage_usec');
+    const stat = parseFlatKeyed(files['cpu.stat']);
+    const usec = stat.get('usage_usec');
     if (usec !== undefined) usage.cpuNanos = usec * 1000n;
+    const user = stat.get('user_usec');
+    const system = stat.get('system_usec');
+    if (user !== undefined) usage.cpuUserNanos = user * 1000n;
+    if (system !== undefined) usage.cpuSystemNanos = system * 1000n;
   }
   const current = counter(files['memory.current']);
   if (current !== undefined && files['memory.stat'] !== undefined) {
@@ -151,6 +177,7 @@ export function usageFromV2(files: CgroupV2Files): CgroupUsage {
       inactiveFileBytes: stat.get('inactive_file') ?? 0n,
       // v2 has no rss line; anon is what cAdvisor and containerd report as RSS there.
       rssBytes: stat.get('anon') ?? 0n,
+      cacheBytes: stat.get('file') ?? 0n,
       pageFaults: stat.get('pgfault') ?? 0n,
       majorPageFaults: stat.get('pgmajfault') ?? 0n,
     };
@@ -171,6 +198,8 @@ export function sumUsage(usages: CgroupUsage[]): CgroupUsage | undefined {
   const sum: CgroupUsage = {};
   for (const u of usages) {
     if (u.cpuNanos !== undefined) sum.cpuNanos = (sum.cpuNanos ?? 0n) + u.cpuNanos;
+    if (u.cpuUserNanos !== undefined) sum.cpuUserNanos = (sum.cpuUserNanos ?? 0n) + u.cpuUserNanos;
+    if (u.cpuSystemNanos !== undefined) sum.cpuSystemNanos = (sum.cpuSystemNanos ?? 0n) + u.cpuSystemNanos;
     if (u.pids !== undefined) sum.pids = (sum.pids ?? 0n) + u.pids;
     if (u.memory) {
       const m = sum.memory;
@@ -178,6 +207,7 @@ export function sumUsage(usages: CgroupUsage[]): CgroupUsage | undefined {
         usageBytes: (m?.usageBytes ?? 0n) + u.memory.usageBytes,
         inactiveFileBytes: (m?.inactiveFileBytes ?? 0n) + u.memory.inactiveFileBytes,
         rssBytes: (m?.rssBytes ?? 0n) + u.memory.rssBytes,
+        cacheBytes: (m?.cacheBytes ?? 0n) + u.memory.cacheBytes,
         pageFaults: (m?.pageFaults ?? 0n) + u.memory.pageFaults,
         majorPageFaults: (m?.majorPageFaults ?? 0n) + u.memory.majorPageFaults,
       };

@@ -37,6 +37,7 @@ describe('CRI memory and swap', () => {
     usageBytes: 300n,
     inactiveFileBytes: 100n,
     rssBytes: 150n,
+    cacheBytes: 120n,
     pageFaults: 7n,
     majorPageFaults: 1n,
   };

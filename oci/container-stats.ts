@@ -4,7 +4,7 @@ import type { MemoryUsage } from '../api/generated/runtime/v1/MemoryUsage';
 import type { SwapUsage } from '../api/generated/runtime/v1/SwapUsage';
 import { readCgroupUsage, workingSetBytes, type CgroupUsage } from './cgroup-stats';
 import { containerState, type ContainerRecord } from './container-record';
-import { WritableLayerUsage } from './writable-layer-usage';
+import { WritableLayerUsage, type DiskUsage } from './writable-layer-usage';
 
 /** Now in nanoseconds since the epoch, finer than Date.now()'s milliseconds (the rate divides by it). */
 export function sampleTime(): bigint {
@@ -111,11 +111,7 @@ export class ContainerStatsCollector {
   }
 
   async sample(record: ContainerRecord): Promise<ContainerSample> {
-    const running = containerState(record) === 'CONTAINER_RUNNING' && record.cgroupsPath !== '';
-    const [usage, layer] = await Promise.all([
-      running ? readCgroupUsage(record.cgroupsPath, this.options.cgroupRoot) : undefined,
-      this.layers.of(record.upperDir),
-    ]);
+    const { usage, layer } = await this.read(record);
     const stats: ContainerStats = {
       attributes: {
         id: record.id,
@@ -140,4 +136,23 @@ export class ContainerStatsCollector {
     }
     return { stats, usage };
   }
+
+  /**
+   * The cgroup usage of a running container (undefined otherwise) and its writable layer, as read,
+   * without a CPU rate (which would move the window ContainerStats's rate is measured over).
+   */
+  async read(record: ContainerRecord): Promise<ContainerReadings> {
+    const running = containerState(record) === 'CONTAINER_RUNNING' && record.cgroupsPath !== '';
+    const [usage, layer] = await Promise.all([
+      running ? readCgroupUsage(record.cgroupsPath, this.options.cgroupRoot) : undefined,
+      this.layers.of(record.upperDir),
+    ]);
+    return { usage, layer };
+  }
+}
+
+/** What a container's stats and metrics are made from. */
+export interface ContainerReadings {
+  usage?: CgroupUsage;
+  layer: DiskUsage;
 }

@@ -10,11 +10,41 @@ broken: 1 2 3
 `;
 
 describe('/proc/net/dev', () => {
-  test('rx and tx bytes and errors per interface; malformed lines skipped', () => {
+  test('rx and tx bytes, packets, errors and drops per interface; malformed lines skipped', () => {
     expect(parseNetDev(NET_DEV)).toEqual([
-      { name: 'lo', rxBytes: 2240n, rxErrors: 0n, txBytes: 2240n, txErrors: 0n },
-      { name: 'eth0', rxBytes: 123456789012n, rxErrors: 3n, txBytes: 5550123n, txErrors: 7n },
-      { name: 'veth-x', rxBytes: 1n, rxErrors: 3n, txBytes: 9n, txErrors: 11n },
+      {
+        name: 'lo',
+        rxBytes: 2240n,
+        rxPackets: 28n,
+        rxErrors: 0n,
+        rxDropped: 0n,
+        txBytes: 2240n,
+        txPackets: 28n,
+        txErrors: 0n,
+        txDropped: 0n,
+      },
+      {
+        name: 'eth0',
+        rxBytes: 123456789012n,
+        rxPackets: 90210n,
+        rxErrors: 3n,
+        rxDropped: 1n,
+        txBytes: 5550123n,
+        txPackets: 33595n,
+        txErrors: 7n,
+        txDropped: 0n,
+      },
+      {
+        name: 'veth-x',
+        rxBytes: 1n,
+        rxPackets: 2n,
+        rxErrors: 3n,
+        rxDropped: 4n,
+        txBytes: 9n,
+        txPackets: 10n,
+        txErrors: 11n,
+        txDropped: 12n,
+      },
     ]);
   });
 

@@ -23,9 +23,13 @@ const DEFAULT_INTERFACE = 'eth0';
 export interface InterfaceCounters {
   name: string;
   rxBytes: bigint;
+  rxPackets: bigint;
   rxErrors: bigint;
+  rxDropped: bigint;
   txBytes: bigint;
+  txPackets: bigint;
   txErrors: bigint;
+  txDropped: bigint;
 }
 
 /**
@@ -47,9 +51,13 @@ export function parseNetDev(text: string): InterfaceCounters[] {
     interfaces.push({
       name: line.slice(0, colon).trim(),
       rxBytes: n[0],
+      rxPackets: n[1],
       rxErrors: n[2],
+      rxDropped: n[3],
       txBytes: n[8],
+      txPackets: n[9],
       txErrors: n[10],
+      txDropped: n[11],
     });
   }
   return interfaces;
@@ -61,20 +69,23 @@ export function parseNetDev(text: string): InterfaceCounters[] {
  * the pod's network use), as containerd does; eth0 is the default interface, else the first.
  */
 export async function networkUsageOf(pid: number, at: bigint): Promise<NetworkUsage> {
-  const interfaces = parseNetDev(await fs.readFile(`/proc/${pid}/net/dev`, 'utf8'))
-    .filter((i) => i.name !== 'lo')
-    .map((i): NetworkInterfaceUsage => ({
-      name: i.name,
-      rx_bytes: uint64(i.rxBytes),
-      rx_errors: uint64(i.rxErrors),
-      tx_bytes: uint64(i.txBytes),
-      tx_errors: uint64(i.txErrors),
-    }));
+  const interfaces = (await podInterfaces(pid)).map((i): NetworkInterfaceUsage => ({
+    name: i.name,
+    rx_bytes: uint64(i.rxBytes),
+    rx_errors: uint64(i.rxErrors),
+    tx_bytes: uint64(i.txBytes),
+    tx_errors: uint64(i.txErrors),
+  }));
   return {
     timestamp: at.toString(),
     default_interface: interfaces.find((i) => i.name === DEFAULT_INTERFACE) ?? interfaces[0] ?? null,
     interfaces,
   };
+}
+
+/** The counters of every interface but loopback in the network namespace of `pid`. */
+export async function podInterfaces(pid: number): Promise<InterfaceCounters[]> {
+  return parseNetDev(await fs.readFile(`/proc/${pid}/net/dev`, 'utf8')).filter((i) => i.name !== 'lo');
 }
 
 /**

@@ -23,12 +23,15 @@ import { pullImage } from './image-pull';
 import { removeImage } from './image-remove';
 import { imageStatus } from './image-status';
 import { streamImages } from './image-stream';
+import { listMetricDescriptors } from './metric-descriptors-list';
 import type { ServiceImpl } from './rpc';
 import { runtimeConfig } from './runtime-config';
 import { updateRuntimeConfig } from './runtime-config-update';
 import { status } from './runtime-status';
 import { version } from './runtime-version';
 import { listPodSandbox } from './sandbox-list';
+import { listPodSandboxMetrics } from './sandbox-metrics-list';
+import { streamPodSandboxMetrics } from './sandbox-metrics-stream';
 import { removePodSandbox } from './sandbox-remove';
 import { portForward } from './sandbox-port-forward';
 import { runPodSandbox } from './sandbox-run';
@@ -77,6 +80,9 @@ export function runtimeService(ctx: DaemonContext, apiVersion: string): ServiceI
     ListPodSandboxStats: (request) => listPodSandboxStats(ctx, request),
     GetContainerEvents: (_request, send, call) => getContainerEvents(ctx, send, call),
     StreamPodSandboxStats: (request, send, call) => streamPodSandboxStats(ctx, request, send, call),
+    ListMetricDescriptors: () => listMetricDescriptors(),
+    ListPodSandboxMetrics: () => listPodSandboxMetrics(ctx),
+    StreamPodSandboxMetrics: (_request, send, call) => streamPodSandboxMetrics(ctx, send, call),
   };
 }
 
