@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { createWriteStream, promises as fs } from 'node:fs';
+import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -72,8 +72,11 @@ export class BlobStore {
     const work = (async () => {
       if (await this.has(digest)) return;
       const tmp = path.join(this.ingestDir, `${digestHex(digest)}-${randomBytes(6).toString('hex')}`);
+      // Created before the copy starts, so that a copy failing at once cannot leave a file that
+      // an asynchronous open creates after the clean-up below.
+      const file = await fs.open(tmp, 'wx', 0o600);
       try {
-        const out = createWriteStream(tmp, { flags: 'wx', mode: 0o600 });
+        const out = file.createWriteStream(); // closes the file when it ends or fails
         await pipeline(await source(), new DigestVerifier(digest, size, `blob ${digest}`), out);
         const handle = await fs.open(tmp, 'r');
         try {
@@ -83,6 +86,7 @@ export class BlobStore {
         }
         await fs.rename(tmp, target);
       } catch (err) {
+        await file.close().catch(() => undefined); // the source failed before the stream took it
         await fs.rm(tmp, { force: true });
         throw err;
       }
