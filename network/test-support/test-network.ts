@@ -8,6 +8,13 @@ import { promisify } from 'node:util';
 const execFileAsync = promisify(execFile);
 const IP_FORWARD = '/proc/sys/net/ipv4/ip_forward';
 
+/**
+ * ip_forward as it was before the first live network of this process, restored when the last
+ * one goes: networks whose lives overlap would otherwise restore each other's value (the first
+ * saw 0, the second 1 set by the first's bridge plugin, and the last to go wins).
+ */
+const forwarding = { users: 0, before: '' };
+
 export async function sh(file: string, ...args: string[]): Promise<string> {
   return (await execFileAsync(file, args)).stdout;
 }
@@ -39,6 +46,7 @@ export class TestBridgeNetwork {
   readonly bridge: string;
   readonly name: string;
   private readonly comment: string;
+  private released = false;
 
   private constructor(
     suffix: string,
@@ -46,7 +54,6 @@ export class TestBridgeNetwork {
     /** The subnet's first three octets with the trailing dot: "10.x.y.". */
     readonly prefix: string,
     readonly dataDir: string,
-    private readonly ipForwardBefore: string,
     private readonly chainsBefore: Record<string, string[]>,
   ) {
     this.bridge = `bt${suffix}`;
@@ -56,14 +63,11 @@ export class TestBridgeNetwork {
 
   static async create(dataDir: string): Promise<TestBridgeNetwork> {
     const prefix = await freePrefix();
-    const network = new TestBridgeNetwork(
-      randomBytes(3).toString('hex'),
-      `${prefix}0/24`,
-      prefix,
-      dataDir,
-      (await fs.readFile(IP_FORWARD, 'utf8')).trim(),
-      { nat: await chains('nat'), filter: await chains('filter') },
-    );
+    if (forwarding.users++ === 0) forwarding.before = (await fs.readFile(IP_FORWARD, 'utf8')).trim();
+    const network = new TestBridgeNetwork(randomBytes(3).toString('hex'), `${prefix}0/24`, prefix, dataDir, {
+      nat: await chains('nat'),
+      filter: await chains('filter'),
+    });
     for (const rule of network.guardRules())
       await sh('iptables', '-w', '-t', 'mangle', '-I', 'FORWARD', ...rule);
     return network;
@@ -118,7 +122,11 @@ export class TestBridgeNetwork {
       await sh('iptables', '-w', '-t', 'mangle', '-D', 'FORWARD', ...rule).catch(() => undefined);
     }
     await this.removeSharedChains();
-    if (this.ipForwardBefore !== '') await fs.writeFile(IP_FORWARD, this.ipForwardBefore);
+    if (!this.released) {
+      this.released = true;
+      if (--forwarding.users === 0 && forwarding.before !== '')
+        await fs.writeFile(IP_FORWARD, forwarding.before);
+    }
     await fs.rm(this.dataDir, { recursive: true, force: true });
   }
 
