@@ -38,18 +38,20 @@ const IGNORE = -1;
 const PIPE = -2;
 
 const waiting = new Map<number, (exit: ProcessExit) => void>();
-let addon: NativeAddon | undefined;
+let exitHandlerSet = false;
 
+/** The addon, with this module's exit handler registered on first use. */
 function loadAddon(): NativeAddon {
-  if (addon) return addon;
-  const loaded = nativeAddon();
-  loaded.setExitHandler((pid, code, signal) => {
-    const settle = waiting.get(pid);
-    waiting.delete(pid);
-    settle?.({ code: signal ? null : code, signal: signal ? signalName(signal) : null });
-  });
-  addon = loaded;
-  return loaded;
+  const addon = nativeAddon();
+  if (!exitHandlerSet) {
+    addon.setExitHandler((pid, code, signal) => {
+      const settle = waiting.get(pid);
+      waiting.delete(pid);
+      settle?.({ code: signal ? null : code, signal: signal ? signalName(signal) : null });
+    });
+    exitHandlerSet = true;
+  }
+  return addon;
 }
 
 function signalName(signal: number): NodeJS.Signals {
