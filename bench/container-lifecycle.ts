@@ -31,6 +31,7 @@ import { busyboxLayer } from '../e2e/test-images';
 import { buildImage, pushImage, startRegistry } from '../image/test-registry';
 import { TestBridgeNetwork } from '../network/test-support/test-network';
 import { BenchContainerd } from './lib/containerd';
+import { libraryFloor } from './lib/library-floor';
 import { formatMiB, pidsWithCommandLine, processMemory, totalMemory, type ProcessMemory } from './lib/memory';
 import { writeImageTar } from './lib/pause-image';
 import { formatMs, summarize, timed, printRatios, reportSteps } from './lib/stats';
@@ -186,9 +187,12 @@ async function memory(
   return { idle, loaded, helpers, helperCount: helperPids.length, containers: ids.length };
 }
 
-/** Lets timers and a GC cycle pass so that RSS reflects the steady state, not the last burst. */
+/**
+ * Waits until the daemon is idle in the steady state, not in the tail of the last burst: berth
+ * collects and trims 5 s after its last lifecycle RPC (common/memory-release.ts).
+ */
 function settle(): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, 2000));
+  return new Promise((resolve) => setTimeout(resolve, 8000));
 }
 
 async function removeAllPods(client: CriClient): Promise<void> {
@@ -292,6 +296,12 @@ async function main(): Promise<void> {
           `  daemon just started, image pulled: VmRSS ${formatMiB(fresh.rss)}, Pss ${formatMiB(fresh.pss)}`,
         );
         reportMemory(subject.label, await memory(subject, setting, pods, perPod), 'berth-monitor');
+        console.log("  the floor: node with the daemon's flags and its chosen libraries, nothing else");
+        for (const { step, rss, anon } of libraryFloor()) {
+          console.log(
+            `    ${step.padEnd(42)} VmRSS ${formatMiB(rss).padStart(10)}  anon ${formatMiB(anon).padStart(10)}`,
+          );
+        }
       } finally {
         await removeAllPods(daemon.client).catch(() => undefined);
         await daemon.stop();

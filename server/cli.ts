@@ -1,11 +1,12 @@
-#!/usr/bin/env -S node --max-semi-space-size=1 --optimize-for-size --liftoff-only
+#!/usr/bin/env -S node --max-semi-space-size=1 --optimize-for-size --liftoff-only --expose-gc
 // The flags trade a little JIT speed the daemon does not need (its RPCs wait on processes and the
 // kernel) for memory (bench/README.md, "Memory"): --max-semi-space-size=1 keeps V8's young
 // generation small (it grows under load and is never given back: tens of MiB);
 // --optimize-for-size shrinks the old generation back after bursts (4 MiB idle after load);
 // --liftoff-only keeps the registry client's HTTP parser (undici's llhttp, WebAssembly) on the
 // baseline compiler: optimizing its one huge function took 37 MiB of compiler memory, of which
-// glibc kept up to 10 MiB, on the first pull, and pulls are no slower without it.
+// glibc kept up to 10 MiB, on the first pull, and pulls are no slower without it; --expose-gc lets
+// the daemon collect once a burst of work has settled (common/memory-release.ts).
 import { parseArgs } from 'node:util';
 import { ConfigError, configToToml, loadConfig } from './config';
 import { runDaemon } from './daemon';

@@ -16,6 +16,7 @@ import { streamContainers } from './container-stream';
 import { streamContainerStats } from './container-stats-stream';
 import { stopContainer } from './container-stop';
 import { updateContainerResources } from './container-update';
+import { releasingMemoryAfter } from '../common/memory-release';
 import type { DaemonContext } from './context';
 import { imageFsInfo } from './image-fs-info';
 import { listImages } from './image-list';
@@ -53,17 +54,17 @@ export function runtimeService(ctx: DaemonContext, apiVersion: string): ServiceI
     Status: (request) => status(ctx, request),
     RuntimeConfig: () => runtimeConfig(ctx),
     UpdateRuntimeConfig: (request) => updateRuntimeConfig(ctx, request),
-    RunPodSandbox: (request) => runPodSandbox(ctx, request),
-    StopPodSandbox: (request) => stopPodSandbox(ctx, request),
-    RemovePodSandbox: (request) => removePodSandbox(ctx, request),
+    RunPodSandbox: (request) => releasingMemoryAfter(() => runPodSandbox(ctx, request)),
+    StopPodSandbox: (request) => releasingMemoryAfter(() => stopPodSandbox(ctx, request)),
+    RemovePodSandbox: (request) => releasingMemoryAfter(() => removePodSandbox(ctx, request)),
     PodSandboxStatus: (request) => podSandboxStatus(ctx, request),
     ListPodSandbox: (request) => listPodSandbox(ctx, request),
     StreamPodSandboxes: (request, send, call) => streamPodSandboxes(ctx, request, send, call),
     UpdatePodSandboxResources: (request) => updatePodSandboxResources(ctx, request),
-    CreateContainer: (request) => createContainer(ctx, request),
-    StartContainer: (request) => startContainer(ctx, request),
-    StopContainer: (request) => stopContainer(ctx, request),
-    RemoveContainer: (request) => removeContainer(ctx, request),
+    CreateContainer: (request) => releasingMemoryAfter(() => createContainer(ctx, request)),
+    StartContainer: (request) => releasingMemoryAfter(() => startContainer(ctx, request)),
+    StopContainer: (request) => releasingMemoryAfter(() => stopContainer(ctx, request)),
+    RemoveContainer: (request) => releasingMemoryAfter(() => removeContainer(ctx, request)),
     ListContainers: (request) => listContainers(ctx, request),
     StreamContainers: (request, send, call) => streamContainers(ctx, request, send, call),
     ContainerStatus: (request) => containerStatus(ctx, request),
@@ -89,11 +90,11 @@ export function runtimeService(ctx: DaemonContext, apiVersion: string): ServiceI
 /** The ImageService methods berth implements; the rest answer UNIMPLEMENTED. */
 export function imageService(ctx: DaemonContext): ServiceImpl<ImageServiceHandlers> {
   return {
-    PullImage: (request) => pullImage(ctx, request),
+    PullImage: (request) => releasingMemoryAfter(() => pullImage(ctx, request)),
     ImageStatus: (request) => imageStatus(ctx, request),
     ListImages: (request) => listImages(ctx, request),
     StreamImages: (request, send, call) => streamImages(ctx, request, send, call),
-    RemoveImage: (request) => removeImage(ctx, request),
+    RemoveImage: (request) => releasingMemoryAfter(() => removeImage(ctx, request)),
     ImageFsInfo: () => imageFsInfo(ctx),
   };
 }

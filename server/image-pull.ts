@@ -1,7 +1,6 @@
 import type { PullImageRequest__Output } from '../api/generated/runtime/v1/PullImageRequest';
 import type { PullImageResponse } from '../api/generated/runtime/v1/PullImageResponse';
 import { InvalidArgumentError } from '../common/errors';
-import { trimMemorySoon } from '../common/memory-trim';
 import type { DaemonContext } from './context';
 
 /**
@@ -14,10 +13,6 @@ export async function pullImage(
 ): Promise<PullImageResponse> {
   const name = request.image?.image;
   if (!name) throw new InvalidArgumentError('PullImage needs image.image');
-  try {
-    const image = await ctx.images.pull(name, request.auth ?? undefined);
-    return { image_ref: image.id };
-  } finally {
-    trimMemorySoon();
-  }
+  const image = await ctx.images.pull(name, request.auth ?? undefined);
+  return { image_ref: image.id };
 }

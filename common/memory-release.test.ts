@@ -1,8 +1,9 @@
 import { execFileSync } from 'node:child_process';
 import * as path from 'node:path';
+import { releasingMemoryAfter } from './memory-release';
 import { packageRoot } from './package-root';
 
-describe('trimMemory', () => {
+describe("the addon's trimMemory", () => {
   it('returns memory that malloc kept after the garbage collector freed it', () => {
     // In a process of its own with --expose-gc: 3000 buffers of 60 KiB (below malloc's mmap
     // threshold, so they live in its heap), every 50th kept so the heap's top stays in use and
@@ -24,5 +25,39 @@ describe('trimMemory', () => {
     });
     const { before, after } = JSON.parse(out) as { before: number; after: number };
     expect(before - after).toBeGreaterThan(100);
+  });
+});
+
+describe('releasingMemoryAfter', () => {
+  const realGc = globalThis.gc;
+  beforeEach(() => jest.useFakeTimers());
+  afterEach(() => {
+    jest.useRealTimers();
+    globalThis.gc = realGc;
+  });
+
+  it('collects once, five seconds after the last burst ended, however it ended', async () => {
+    const gc = jest.fn();
+    globalThis.gc = gc;
+    await expect(releasingMemoryAfter(async () => 'done')).resolves.toBe('done');
+    jest.advanceTimersByTime(4000);
+    await expect(
+      releasingMemoryAfter(async () => {
+        throw new Error('failed');
+      }),
+    ).rejects.toThrow('failed');
+    // The second burst re-armed the timer: nothing yet 5 s after the first.
+    jest.advanceTimersByTime(4999);
+    expect(gc).not.toHaveBeenCalled();
+    jest.advanceTimersByTime(1);
+    expect(gc).toHaveBeenCalledTimes(2);
+    jest.advanceTimersByTime(60_000);
+    expect(gc).toHaveBeenCalledTimes(2);
+  });
+
+  it('still trims malloc when the garbage collector is not exposed', async () => {
+    globalThis.gc = undefined;
+    await releasingMemoryAfter(async () => undefined);
+    expect(() => jest.advanceTimersByTime(5000)).not.toThrow();
   });
 });
