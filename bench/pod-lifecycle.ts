@@ -17,6 +17,7 @@ import { removeCgroups, removeTempDir } from '../common/testing/kernel';
 import type { CriClient } from '../e2e/cri-client';
 import { TestDaemon } from '../e2e/harness';
 import { TestBridgeNetwork } from '../network/test-support/test-network';
+import { cniFloor } from './lib/cni-floor';
 import { BenchContainerd } from './lib/containerd';
 import { formatMs, summarize, timed, printRatios, reportSteps } from './lib/stats';
 
@@ -134,6 +135,23 @@ async function main(): Promise<void> {
       } finally {
         await containerd.stop();
       }
+    }
+    // The plugins alone, with no runtime: StopPodSandbox cannot be faster than their DEL.
+    const floor = await cniFloor(network.conflist(), '/usr/lib/cni', runs);
+    const add = summarize(floor.add);
+    const del = summarize(floor.del);
+    console.log('\nCNI plugins alone (no runtime), the floor of run and stop');
+    console.log(
+      `  ADD, all plugins            ${String(add.n).padStart(4)} ${formatMs(add.median)} ${formatMs(add.p95)}`,
+    );
+    console.log(
+      `  DEL, all plugins            ${String(del.n).padStart(4)} ${formatMs(del.median)} ${formatMs(del.p95)}`,
+    );
+    if (results.containerd) {
+      const half = results.containerd['sequential.stop'] / 2;
+      console.log(
+        `  DEL alone / half of containerd's sequential stop (${formatMs(half).trim()} ms): ${(del.median / half).toFixed(2)}`,
+      );
     }
     if (results.berth && results.containerd)
       printRatios(results.berth, results.containerd, 'below 1 is faster');
