@@ -220,6 +220,56 @@ describe('streaming over CRI', () => {
     }, 60_000);
   });
 
+  describe('a command that does not read its stdin holds the client back, not the daemon', () => {
+    const TOTAL = 40_000_000;
+    const CHUNK = 64 * 1024;
+    /**
+     * Sends TOTAL bytes of input, each chunk once the transport took the one before (so the
+     * client holds no more than a chunk), to a command that reads nothing for 2 s; returns how
+     * much the client got to send in its first 1.5 s. Without backpressure that is all of it
+     * (the daemon takes it in); with it, what the socket buffers between client, daemon, monitor
+     * and the command's pipe hold.
+     */
+    const sendAll = async (send: (chunk: Buffer) => Promise<void>): Promise<number> => {
+      const started = Date.now();
+      let sentEarly = 0;
+      const chunk = Buffer.alloc(CHUNK, 0x61);
+      for (let sent = 0; sent < TOTAL; sent += CHUNK) {
+        if (Date.now() - started < 1500) sentEarly = sent;
+        await send(chunk.subarray(0, Math.min(CHUNK, TOTAL - sent)));
+      }
+      return sentEarly;
+    };
+    const slowReader = (): Promise<string> => execUrl(['sh', '-c', 'sleep 2; wc -c'], { stdin: true });
+
+    test('over SPDY', async () => {
+      const s = await spdyRemoteCommand(await slowReader(), { stdin: true, stderr: true });
+      const stdin = s.stdin!;
+      const sentEarly = await sendAll(
+        (chunk) =>
+          new Promise((resolve, reject) => stdin.write(chunk, (err) => (err ? reject(err) : resolve()))),
+      );
+      stdin.end();
+      expect(await s.output).toMatchObject({ stdout: `${TOTAL}\n`, error: V4_SUCCESS });
+      expect(sentEarly).toBeLessThan(TOTAL / 2);
+    }, 60_000);
+
+    test('over WebSocket', async () => {
+      const c = await wsConnect(await slowReader(), ['v5.channel.k8s.io']);
+      const sentEarly = await sendAll(
+        (chunk) =>
+          new Promise((resolve, reject) =>
+            c.ws.send(Buffer.concat([Buffer.from([0]), chunk]), (err) => (err ? reject(err) : resolve())),
+          ),
+      );
+      c.ws.send(Buffer.from([255, 0])); // v5: close stdin
+      await c.closed;
+      expect(channelText(c.channels, 1)).toBe(`${TOTAL}\n`);
+      expect(channelText(c.channels, 3)).toBe(V4_SUCCESS);
+      expect(sentEarly).toBeLessThan(TOTAL / 2);
+    }, 60_000);
+  });
+
   test('tokens are single use; unknown paths are 404', async () => {
     const url = await execUrl(['true']);
     await (

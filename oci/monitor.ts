@@ -298,8 +298,26 @@ export class AttachSession {
     for (const f of this.early.splice(0)) sink(f.stream, f.data);
   }
 
-  writeStdin(data: Buffer | string): void {
-    this.sock.write(encodeFrame(FRAME.stdin, Buffer.from(data)));
+  /**
+   * Sends input to the container's stdin. False when the monitor is behind (it stops reading
+   * while the container does not read its stdin): the caller should wait for stdinDrained().
+   */
+  writeStdin(data: Buffer | string): boolean {
+    return this.sock.write(encodeFrame(FRAME.stdin, Buffer.from(data)));
+  }
+
+  /** Resolves once the monitor took what writeStdin queued, or the session is gone. */
+  stdinDrained(): Promise<void> {
+    if (!this.sock.writableNeedDrain || this.sock.destroyed) return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = (): void => {
+        this.sock.off('drain', done);
+        this.sock.off('close', done);
+        resolve();
+      };
+      this.sock.on('drain', done);
+      this.sock.on('close', done);
+    });
   }
 
   closeStdin(): void {

@@ -90,8 +90,15 @@ function backpressuredOutput(
 /** Client stdin and resizes to the session; its output reaches the client through onOutput. */
 function connect(io: StreamIO, session: AttachSession, acceptsStdin: boolean): void {
   if (io.stdin && acceptsStdin) {
-    io.stdin.on('data', (chunk: Buffer) => session.writeStdin(chunk));
-    io.stdin.on('end', () => session.closeStdin());
+    const stdin = io.stdin;
+    // Backpressure: while the container does not read its stdin the monitor stops reading, and
+    // the client's input waits in the client (its transport stops being read), not in the daemon.
+    stdin.on('data', (chunk: Buffer) => {
+      if (session.writeStdin(chunk)) return;
+      stdin.pause();
+      void session.stdinDrained().then(() => stdin.resume());
+    });
+    stdin.on('end', () => session.closeStdin());
   } else {
     io.stdin?.resume(); // read and dropped
   }

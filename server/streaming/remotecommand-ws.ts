@@ -103,8 +103,13 @@ export async function serveRemoteCommandOverWebSocket(
   ws.on('message', (raw: Buffer, isBinary: boolean) => {
     const msg = codec.decode(raw, isBinary);
     if (!msg) return;
-    if (msg.channel === Channel.stdin && stdin && !stdin.writableEnded) stdin.write(msg.data);
-    else if (msg.channel === Channel.resize && options.tty) {
+    if (msg.channel === Channel.stdin && stdin && !stdin.writableEnded) {
+      // The reader (the container's stdin) is behind: stop reading the client until it catches up.
+      if (!stdin.write(msg.data)) {
+        ws.pause();
+        stdin.once('drain', () => ws.resume());
+      }
+    } else if (msg.channel === Channel.resize && options.tty) {
       resizeDecoder.push(msg.data).forEach((size) => resize.emit(size));
     } else if (msg.channel === Channel.close && version >= 5 && msg.data[0] === Channel.stdin) stdin?.end();
   });

@@ -7,7 +7,10 @@
  * the Go client of the Kubernetes tools (spdystream) never sends WINDOW_UPDATE, so a sender
  * that waited for one would stop after the first 64 KiB. Our sends are bounded by the socket's
  * own backpressure instead (SpdyStream is a Duplex whose writes complete when the socket took
- * them).
+ * them), and so is what we receive: while a stream's reader is behind (its buffer is past the
+ * high-water mark), or frames read wait to be handled (behind a header block being inflated),
+ * the connection stops reading the socket, so TCP holds the peer's sender back (spdystream
+ * honours no window either) instead of our memory.
  */
 import { EventEmitter } from 'node:events';
 import type { Duplex as DuplexSocket } from 'node:stream';
@@ -32,6 +35,8 @@ import { HeaderCompressor, HeaderDecompressor } from './header-compression';
 
 /** Data frames are cut to this size, so one stream cannot hold the connection for long. */
 const MAX_DATA_FRAME = 32 * 1024;
+/** Bytes of frames read but not yet handled beyond which the socket is no longer read. */
+const MAX_UNHANDLED_BYTES = 256 * 1024;
 
 export class SpdyStream extends Duplex {
   /** Set once the peer answered our SYN_STREAM (client side). */
@@ -67,7 +72,8 @@ export class SpdyStream extends Duplex {
   }
 
   override _read(): void {
-    // Data is pushed as frames arrive; see the note on flow control above.
+    // Data is pushed as frames arrive; a reader asking for more lets the socket flow again.
+    this.conn.release(this);
   }
 
   override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
@@ -97,7 +103,7 @@ export class SpdyStream extends Duplex {
   /** @internal */
   onData(data: Buffer, fin: boolean): void {
     if (this.finReceived || this.wasReset) return;
-    if (data.length > 0) this.push(data);
+    if (data.length > 0 && !this.push(data)) this.conn.hold(this);
     if (fin) this.onFin();
   }
 
@@ -146,6 +152,11 @@ export class SpdyConnection extends EventEmitter {
   private writeChain: Promise<void> = Promise.resolve();
   private goneAway = false;
   private isClosed = false;
+  /** Streams whose readers are behind; the socket is not read while there is one. */
+  private readonly held = new Set<SpdyStream>();
+  /** Bytes of the frames read and queued on readChain, not yet handled. */
+  private unhandledBytes = 0;
+  private readingPaused = false;
 
   constructor(
     private readonly socket: DuplexSocket,
@@ -213,8 +224,30 @@ export class SpdyConnection extends EventEmitter {
 
   /** @internal */
   forget(id: number): void {
+    const stream = this.streams.get(id);
     this.streams.delete(id);
+    if (stream) this.release(stream);
     if (this.streams.size === 0) this.emit('idle');
+  }
+
+  /** @internal A stream's reader is behind: stop reading the socket until it catches up. */
+  hold(stream: SpdyStream): void {
+    this.held.add(stream);
+    this.updateReading();
+  }
+
+  /** @internal The stream's reader caught up (or the stream is gone). */
+  release(stream: SpdyStream): void {
+    if (this.held.delete(stream)) this.updateReading();
+  }
+
+  /** Reads the socket only while every reader keeps up and the frames read are handled. */
+  private updateReading(): void {
+    const pause = this.held.size > 0 || this.unhandledBytes > MAX_UNHANDLED_BYTES;
+    if (pause === this.readingPaused || this.isClosed) return;
+    this.readingPaused = pause;
+    if (pause) this.socket.pause();
+    else this.socket.resume();
   }
 
   private onBytes(chunk: Buffer): void {
@@ -226,12 +259,19 @@ export class SpdyConnection extends EventEmitter {
       return;
     }
     for (const frame of frames) {
+      const size = frame.kind === 'data' ? frame.data.length : frame.payload.length;
+      this.unhandledBytes += size;
       this.readChain = this.readChain
         .then(() => this.handle(frame))
         .catch(() => {
           this.socket.destroy();
+        })
+        .finally(() => {
+          this.unhandledBytes -= size;
+          this.updateReading();
         });
     }
+    this.updateReading();
   }
 
   private async handle(frame: Frame): Promise<void> {

@@ -78,6 +78,7 @@ describe('SPDY/3 sessions over a socket', () => {
   let server: net.Server;
   let client: SpdyConnection;
   let serverConn: SpdyConnection;
+  let serverSocket: net.Socket;
 
   beforeEach(async () => {
     const accepted = new Promise<net.Socket>((resolve) => {
@@ -87,7 +88,8 @@ describe('SPDY/3 sessions over a socket', () => {
     const port = (server.address() as net.AddressInfo).port;
     const socket = net.connect(port, '127.0.0.1');
     client = new SpdyConnection(socket, 'client');
-    serverConn = new SpdyConnection(await accepted, 'server');
+    serverSocket = await accepted;
+    serverConn = new SpdyConnection(serverSocket, 'server');
   });
 
   afterEach(async () => {
@@ -127,6 +129,33 @@ describe('SPDY/3 sessions over a socket', () => {
     await new Promise((resolve) => setImmediate(resolve));
     expect(serverConn.streamCount).toBe(0);
     expect(client.streamCount).toBe(0);
+  });
+
+  test('a stream whose reader is behind stops the socket being read until it catches up', async () => {
+    const incoming = nextStream(serverConn);
+    const c = client.openStream({ streamtype: ['stdin'] });
+    const s = await incoming;
+    s.reply();
+    const total = 32 * 1024 * 1024;
+    const chunk = Buffer.alloc(64 * 1024, 'x');
+    let written = 0;
+    const writing = (async () => {
+      while (written < total) {
+        await new Promise<void>((resolve, reject) =>
+          c.write(chunk, (err) => (err ? reject(err) : resolve())),
+        );
+        written += chunk.length;
+      }
+      c.end();
+    })();
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    // Nobody reads the stream: the server stops reading its socket and TCP holds the client back.
+    expect(serverSocket.bytesRead).toBeLessThan(total / 2);
+    expect(written).toBeLessThan(total / 2);
+    let received = 0;
+    s.on('data', (d: Buffer) => (received += d.length));
+    await Promise.all([writing, new Promise((resolve) => s.on('end', resolve))]);
+    expect(received).toBe(total);
   });
 
   test('a reset ends the stream on both sides; GOAWAY then closes the session', async () => {
