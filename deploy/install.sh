@@ -23,6 +23,18 @@ export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
 grep -Ev '^\s*(#|$)' "$repo/deploy/apt-packages.txt" | xargs apt-get install -y -qq --no-install-recommends >/dev/null
 
+# The tests drive the streaming server with a real kubectl: Debian's, unpacked into the checkout
+# rather than installed, so it cannot clash with a kubectl the host already has.
+kubectl_dir="$repo/.cache/kubernetes-client"
+if [ ! -x "$kubectl_dir/usr/bin/kubectl" ]; then
+  log "unpacking Debian's kubectl for the tests into $kubectl_dir"
+  tmp=$(mktemp -d)
+  (cd "$tmp" && apt-get download -qq kubernetes-client >/dev/null 2>&1)
+  mkdir -p "$kubectl_dir"
+  dpkg-deb -x "$tmp"/kubernetes-client_*.deb "$kubectl_dir"
+  rm -rf "$tmp"
+fi
+
 log "installing npm dependencies"
 cd "$repo"
 npm ci --no-audit --no-fund --loglevel=error
