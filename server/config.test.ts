@@ -29,7 +29,13 @@ describe('config', () => {
     expect(config.runtimes.runc).toEqual({ path: '/usr/sbin/runc', root: '/run/berth/runtimes/runc' });
     expect(config.runtimes.berth.path).toMatch(/native\/bin\/berth-runtime$/);
     expect(config.cni).toEqual({ conf_dir: '/etc/cni/net.d', bin_dirs: ['/usr/lib/cni', '/opt/cni/bin'] });
-    expect(config.streaming).toEqual({ address: '127.0.0.1', port: 0, tls_cert: '', tls_key: '' });
+    expect(config.streaming).toEqual({
+      address: '127.0.0.1',
+      port: 0,
+      tls_cert: '',
+      tls_key: '',
+      idle_timeout: '4h',
+    });
     expect(config.stream_batch).toEqual({ max_items: 1000, max_bytes: 1024 * 1024 });
     expect(config.registries).toEqual({ insecure: [], mirrors: {} });
   });
@@ -94,6 +100,7 @@ insecure = ["localhost:5000"]
     ['[registries.mirrors]\n"docker.io" = ["ftp://x"]', /mirror "ftp:\/\/x"/],
     ['log = "x"', /key "log" .*must be a table, got a string/],
     ['[streaming]\ntls_cert = "/c.pem"', /tls_cert and tls_key must be given together/],
+    ['[streaming]\nidle_timeout = "4 hours"', /key "streaming\.idle_timeout" .*must be a duration/],
     ['[stream_batch]\nmax_items = 0', /key "stream_batch\.max_items" .*at least 1/],
     ['[stream_batch]\nmax_bytes = 20000000', /key "stream_batch\.max_bytes" .*between 1 and 16777216/],
     ['root = ', /invalid TOML/],

@@ -2,6 +2,7 @@ import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
 import { parse as parseToml, stringify as stringifyToml, TomlError } from 'smol-toml';
+import { parseDuration } from '../common/duration';
 import { packageRoot } from '../common/package-root';
 
 /** Where `berth daemon` and `berth config` read their configuration when no --config is given. */
@@ -37,7 +38,7 @@ export interface Config {
   runtimes: Record<string, RuntimeHandler>;
   cni: { conf_dir: string; bin_dirs: string[] };
   pause: { binary: string; image: string };
-  streaming: { address: string; port: number; tls_cert: string; tls_key: string };
+  streaming: { address: string; port: number; tls_cert: string; tls_key: string; idle_timeout: string };
   /**
    * Limits of one message of the Stream* list RPCs (StreamContainers, StreamImages...): at most
    * `max_items` items and `max_bytes` encoded bytes, an item larger than that alone.
@@ -166,9 +167,19 @@ export function resolveConfig(doc: Toml, source: string, overrides: ConfigOverri
   if (net.isIP(address) === 0) s.fail('address', `must be an IP address, got "${address}"`);
   const port = s.int('port', 0);
   if (port < 0 || port > 65535) s.fail('port', `must be between 0 and 65535, got ${port}`);
-  const streaming = { address, port, tls_cert: s.str('tls_cert', ''), tls_key: s.str('tls_key', '') };
+  const streaming = {
+    address,
+    port,
+    tls_cert: s.str('tls_cert', ''),
+    tls_key: s.str('tls_key', ''),
+    // The kubelet's --streaming-connection-idle-timeout and containerd's default.
+    idle_timeout: s.str('idle_timeout', '4h'),
+  };
   if ((streaming.tls_cert === '') !== (streaming.tls_key === '')) {
     s.fail('tls_cert', 'tls_cert and tls_key must be given together');
+  }
+  if (parseDuration(streaming.idle_timeout) === undefined) {
+    s.fail('idle_timeout', `must be a duration such as "4h", "30m" or "0", got "${streaming.idle_timeout}"`);
   }
   s.done();
 

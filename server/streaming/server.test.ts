@@ -64,7 +64,7 @@ describe('streaming server', () => {
 
   beforeAll(async () => {
     server = new StreamingServer(
-      { address: '127.0.0.1', port: 0, tls_cert: '', tls_key: '' },
+      { address: '127.0.0.1', port: 0, tls_cert: '', tls_key: '', idle_timeout: '0' },
       backend,
       silentLogger(),
       {
@@ -261,5 +261,47 @@ describe('streaming server', () => {
     await new Promise((resolve) => setTimeout(resolve, 50));
     (s.conn as unknown as { socket: net.Socket }).socket.destroy();
     await s.conn.closed;
+  });
+});
+
+describe('streaming server idle timeout', () => {
+  let server: StreamingServer;
+
+  beforeAll(async () => {
+    server = new StreamingServer(
+      { address: '127.0.0.1', port: 0, tls_cert: '', tls_key: '', idle_timeout: '400ms' },
+      backend,
+      silentLogger(),
+    );
+    await server.start();
+  });
+
+  afterAll(async () => {
+    await server.stop();
+  });
+
+  test('a session with no traffic either way is closed once the timeout passes', async () => {
+    const s = await spdyRemoteCommand(server.url(execRequest(['wait'])), { stderr: true });
+    const started = Date.now();
+    await s.conn.closed;
+    const idled = Date.now() - started;
+    expect(idled).toBeGreaterThanOrEqual(300);
+    expect(idled).toBeLessThan(3000);
+  });
+
+  test('traffic keeps a session open past the timeout', async () => {
+    const s = await spdyRemoteCommand(server.url(execRequest(['cat'], { stdin: true })), {
+      stdin: true,
+      stderr: true,
+    });
+    let closed = false;
+    void s.conn.closed.then(() => (closed = true));
+    for (let i = 0; i < 10; i++) {
+      s.stdin!.write(`${i}\n`);
+      await new Promise((resolve) => setTimeout(resolve, 150));
+    }
+    expect(closed).toBe(false);
+    s.stdin!.end();
+    expect((await s.output).stdout).toBe('0\n1\n2\n3\n4\n5\n6\n7\n8\n9\n');
   });
 });

@@ -10,6 +10,7 @@ import * as https from 'node:https';
 import * as net from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { WebSocket, WebSocketServer } from 'ws';
+import { parseDuration } from '../../common/duration';
 import type { Logger } from '../logger';
 import {
   parsePort,
@@ -49,6 +50,8 @@ export interface StreamingConfig {
   port: number;
   tls_cert: string;
   tls_key: string;
+  /** A connection with no traffic either way for this long is closed (a Go duration; "0": never). */
+  idle_timeout: string;
 }
 
 const PATH = /^\/(exec|attach|portforward)\/([A-Za-z0-9_-]+)$/;
@@ -62,6 +65,7 @@ export class StreamingServer {
   private wss?: WebSocketServer;
   private readonly sockets = new Set<Duplex>();
   private readonly tls: boolean;
+  private readonly idleTimeoutMs: number;
   private port = 0;
 
   constructor(
@@ -72,6 +76,7 @@ export class StreamingServer {
   ) {
     this.cache = new RequestCache(options.tokenTtlMs ?? DEFAULT_TOKEN_TTL_MS);
     this.tls = config.tls_cert !== '';
+    this.idleTimeoutMs = parseDuration(config.idle_timeout) ?? 0;
     this.server = this.tls
       ? https.createServer({ cert: fs.readFileSync(config.tls_cert), key: fs.readFileSync(config.tls_key) })
       : http.createServer();
@@ -132,9 +137,18 @@ export class StreamingServer {
     if (this.server.listening) await closed;
   }
 
-  private track(socket: Duplex): void {
+  private track(socket: net.Socket): void {
     this.sockets.add(socket);
     socket.once('close', () => this.sockets.delete(socket));
+    if (this.idleTimeoutMs > 0) {
+      // Idle means nothing read or written on the connection, whatever the session is doing.
+      socket.setTimeout(this.idleTimeoutMs, () => {
+        this.logger.info('streaming connection closed after idling', {
+          idle_timeout: this.config.idle_timeout,
+        });
+        socket.destroy();
+      });
+    }
   }
 
   private take(req: http.IncomingMessage): StreamRequest | undefined {
