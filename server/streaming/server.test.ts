@@ -4,7 +4,11 @@
  * tokens, paths, negotiation, SPDY v1-v4 and WebSocket v1/v4/v5 exec, resize, stdin close, exit
  * codes, port forwarding over both transports.
  */
+import { execFileSync } from 'node:child_process';
+import * as fs from 'node:fs';
 import * as net from 'node:net';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import { silentLogger } from '../logger';
 import type { Outcome, StreamIO } from './protocol';
 import { StreamingServer, type StreamingBackend } from './server';
@@ -303,5 +307,75 @@ describe('streaming server idle timeout', () => {
     expect(closed).toBe(false);
     s.stdin!.end();
     expect((await s.output).stdout).toBe('0\n1\n2\n3\n4\n5\n6\n7\n8\n9\n');
+  });
+});
+
+describe('streaming server over TLS', () => {
+  let dir: string;
+  let server: StreamingServer;
+  let ca: Buffer;
+
+  beforeAll(async () => {
+    // A self-signed certificate for 127.0.0.1, which the clients trust as their only CA.
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'berth-streaming-tls-'));
+    const cert = path.join(dir, 'cert.pem');
+    const key = path.join(dir, 'key.pem');
+    execFileSync(
+      'openssl',
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'ec',
+        '-pkeyopt',
+        'ec_paramgen_curve:prime256v1',
+        '-nodes',
+        '-days',
+        '1',
+        '-subj',
+        '/CN=berth-streaming',
+        '-addext',
+        'subjectAltName=IP:127.0.0.1',
+        '-keyout',
+        key,
+        '-out',
+        cert,
+      ],
+      { stdio: 'ignore' },
+    );
+    ca = fs.readFileSync(cert);
+    server = new StreamingServer(
+      { address: '127.0.0.1', port: 0, tls_cert: cert, tls_key: key, idle_timeout: '0' },
+      backend,
+      silentLogger(),
+    );
+    await server.start();
+  });
+
+  afterAll(async () => {
+    await server.stop();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('URLs are https; SPDY and WebSocket sessions run over TLS with the certificate verified', async () => {
+    const url = server.url(execRequest(['echo', 'secure']));
+    expect(url).toMatch(/^https:\/\/127\.0\.0\.1:\d+\/exec\//);
+    const spdy = await spdyRemoteCommand(url, { stderr: true, ca });
+    expect(await spdy.output).toMatchObject({
+      stdout: 'secure\n',
+      error: '{"metadata":{},"status":"Success"}',
+    });
+    const ws = await wsConnect(server.url(execRequest(['echo', 'secure'])), ['v4.channel.k8s.io'], { ca });
+    await ws.closed;
+    expect(channelText(ws.channels, 1)).toBe('secure\n');
+    expect(channelText(ws.channels, 3)).toBe('{"metadata":{},"status":"Success"}');
+  });
+
+  test('a client that does not trust the certificate is refused, and plain HTTP gets nothing', async () => {
+    await expect(spdyConnect(server.url(execRequest(['echo', 'x'])), ['v4.channel.k8s.io'])).rejects.toThrow(
+      /self.signed/i,
+    );
+    const plain = server.url(execRequest(['echo', 'x'])).replace(/^https:/, 'http:');
+    await expect(spdyConnect(plain, ['v4.channel.k8s.io'], {})).rejects.toThrow();
   });
 });

@@ -3,6 +3,7 @@
  * client (HTTP upgrade, then streams typed by header) and a WebSocket channel client.
  */
 import * as http from 'node:http';
+import * as https from 'node:https';
 import type { Socket } from 'node:net';
 import { WebSocket } from 'ws';
 import { SpdyConnection, type SpdyStream } from '../spdy/connection';
@@ -21,12 +22,16 @@ export class UpgradeRefused extends Error {
 export function spdyConnect(
   url: string,
   protocols: string[],
+  tls: { ca?: Buffer } = {},
 ): Promise<{ conn: SpdyConnection; protocol: string; socket: Socket }> {
   return new Promise((resolve, reject) => {
-    const req = http.request(url, {
+    const options = {
       method: 'POST',
       headers: { Connection: 'Upgrade', Upgrade: 'SPDY/3.1', 'X-Stream-Protocol-Version': protocols },
-    });
+    };
+    const req = url.startsWith('https:')
+      ? https.request(url, { ...options, ca: tls.ca })
+      : http.request(url, options);
     req.on('upgrade', (res: http.IncomingMessage, socket: Socket, head: Buffer) => {
       if (head.length > 0) socket.unshift(head);
       const protocol = String(res.headers['x-stream-protocol-version'] ?? '');
@@ -65,7 +70,7 @@ function collect(
 /** A remote command session over SPDY, with the streams a kubectl of that version opens. */
 export async function spdyRemoteCommand(
   url: string,
-  options: { protocols?: string[]; stdin?: boolean; stderr?: boolean; tty?: boolean },
+  options: { protocols?: string[]; stdin?: boolean; stderr?: boolean; tty?: boolean; ca?: Buffer },
 ): Promise<{
   conn: SpdyConnection;
   protocol: string;
@@ -76,7 +81,9 @@ export async function spdyRemoteCommand(
   /** All of it, once the session ended. */
   output: Promise<CommandOutput>;
 }> {
-  const { conn, protocol } = await spdyConnect(url, options.protocols ?? ['v4.channel.k8s.io']);
+  const { conn, protocol } = await spdyConnect(url, options.protocols ?? ['v4.channel.k8s.io'], {
+    ca: options.ca,
+  });
   const open = (type: string): SpdyStream => conn.openStream({ streamtype: [type] });
   const error = open('error');
   error.end(); // the client never writes on it
@@ -101,6 +108,7 @@ export async function spdyRemoteCommand(
 export function wsConnect(
   url: string,
   protocols: string[],
+  tls: { ca?: Buffer } = {},
 ): Promise<{
   ws: WebSocket;
   protocol: string;
@@ -109,7 +117,7 @@ export function wsConnect(
   closed: Promise<number>;
 }> {
   return new Promise((resolve, reject) => {
-    const ws = new WebSocket(url.replace(/^http/, 'ws'), protocols);
+    const ws = new WebSocket(url.replace(/^http/, 'ws'), protocols, { ca: tls.ca });
     const channels = new Map<number, Buffer[]>();
     const messages: string[] = [];
     const closed = new Promise<number>((done) => ws.once('close', (code) => done(code)));
