@@ -9,7 +9,7 @@ const MiB = 1n << 20n;
 
 /**
  * A process in its own v1 cgroup (cpuacct, memory, pids) that holds `allocMiB` of touched
- * anonymous memory, burns CPU for `burnMs` at start and again for every line it reads.
+ * anonymous memory, burns `burnMs` of CPU time at start and again for every line it reads.
  */
 class CgroupWorker {
   private constructor(
@@ -20,7 +20,16 @@ class CgroupWorker {
   static async start(cgroup: string, allocMiB: number, burnMs: number): Promise<CgroupWorker> {
     const program = `
       const held = Buffer.alloc(${allocMiB} * 1024 * 1024, 1);
-      const burn = () => { const end = Date.now() + ${burnMs}; while (Date.now() < end); };
+      // CPU time, not wall time: a busy host may preempt the worker.
+      const burn = () => {
+        const start = process.cpuUsage();
+        let x = 0;
+        for (;;) {
+          for (let i = 0; i < 1e6; i++) x += Math.sqrt(i); // user time, between the clock's syscalls
+          const used = process.cpuUsage(start);
+          if (used.user + used.system >= ${burnMs} * 1000) return x;
+        }
+      };
       burn();
       console.log('ready ' + held.length);
       process.stdin.on('data', () => { burn(); console.log('burnt'); });`;
