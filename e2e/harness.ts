@@ -76,6 +76,29 @@ export class TestDaemon {
   }
 
   /**
+   * Kills the daemon with SIGKILL, whatever it is doing, and starts another on the same config
+   * and state, ready to serve. The old object must not be used afterwards.
+   */
+  async crashAndRestart(readyTimeoutMs = 20_000): Promise<TestDaemon> {
+    this.client.close();
+    if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill('SIGKILL');
+    await this.exited;
+    const next = new TestDaemon(
+      this.dir,
+      this.socket,
+      this.configFile,
+      spawnDaemon(['--config', this.configFile]),
+    );
+    try {
+      await next.waitReady(readyTimeoutMs);
+    } catch (err) {
+      await next.stop();
+      throw err;
+    }
+    return next;
+  }
+
+  /**
    * Sends SIGTERM, waits for exit (SIGKILL after 15 s), and removes the temp dir with anything a
    * failed test left mounted in it. Safe to call twice.
    */

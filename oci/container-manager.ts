@@ -12,6 +12,7 @@ import {
 } from '../common/errors';
 import { newId } from '../common/ids';
 import { unmountIfMounted } from '../common/mounts';
+import type { InterruptedCreate } from '../common/record-store';
 import { Rollback, settleAll } from '../common/rollback';
 import { StepTimer } from '../common/step-timer';
 import { nowNanos } from '../common/time';
@@ -21,12 +22,18 @@ import type { SandboxRecord } from '../sandbox/sandbox-record';
 import type { Config } from '../server/config';
 import type { Logger } from '../server/logger';
 import { applyResources } from './cgroup-update';
-import { containerName, containerState, type ContainerRecord } from './container-record';
+import {
+  containerName,
+  containerState,
+  type ContainerIntent,
+  type ContainerRecord,
+} from './container-record';
 import { ContainerStore } from './container-store';
 import { startExecSession, type ExecSession } from './exec-session';
 import {
   AttachSession,
   execSync,
+  liveMonitorPid,
   readExitRecord,
   startMonitor,
   watchExits,
@@ -83,9 +90,10 @@ export class ContainerManager {
    */
   async load(): Promise<void> {
     await fs.mkdir(this.exitDir, { recursive: true, mode: 0o700 });
-    await this.store.load((dir, err) =>
+    const interrupted = await this.store.load((dir, err) =>
       this.logger.error('unreadable container record', { dir, error: err.message }),
     );
+    for (const create of interrupted) await this.undoInterruptedCreate(create);
     for (const record of this.store.all()) {
       if (record.finishedAt) continue;
       const exit = readExitRecord(this.exitDir, record.id);
@@ -105,6 +113,41 @@ export class ContainerManager {
 
   close(): void {
     this.watcher?.close();
+  }
+
+  /**
+   * Undoes a CreateContainer that a crash cut short: its monitor ended (by pid, from its own
+   * directory), the container deleted, the rootfs unmounted, the directories removed; each a
+   * no-op when that step was never taken. What cannot be undone now stays for the next start.
+   */
+  private async undoInterruptedCreate({
+    id,
+    dir,
+    intent,
+  }: InterruptedCreate<ContainerIntent>): Promise<void> {
+    try {
+      if (intent) {
+        const monitorPid = liveMonitorPid(intent.runDir);
+        if (monitorPid !== undefined) process.kill(monitorPid, 'SIGKILL');
+        await runtimeOfHandler(this.config.runtimes, intent.runtimeHandler, `container ${id}`).delete(
+          id,
+          true,
+        );
+        await unmountIfMounted(path.join(intent.bundleDir, 'rootfs'));
+        await Promise.all(
+          [intent.bundleDir, intent.runDir, path.join(this.exitDir, id)].map((p) =>
+            fs.rm(p, { recursive: true, force: true }),
+          ),
+        );
+      }
+      await fs.rm(dir, { recursive: true, force: true });
+      this.logger.warn('undid a container creation cut short by a crash', { id });
+    } catch (err) {
+      this.logger.error('cannot undo a container creation cut short; retrying at the next start', {
+        id,
+        error: (err as Error).message,
+      });
+    }
   }
 
   /** CreateContainer: rootfs, spec and a monitor that has the runtime create the container. */
@@ -137,12 +180,13 @@ export class ContainerManager {
       const rootfs = path.join(bundleDir, 'rootfs');
       const upperDir = path.join(stateDir, 'upper');
       const workDir = path.join(stateDir, 'work');
+      // First, before anything is made: what a daemon killed half-way needs to undo it (load()).
+      await this.store.beginCreate(id, { runtimeHandler: sandbox.runtimeHandler, bundleDir, runDir });
+      rollback.add('remove the state dir', () => fs.rm(stateDir, { recursive: true, force: true }));
       await fs.mkdir(bundleDir, { recursive: true, mode: 0o711 });
       await fs.mkdir(path.dirname(runDir), { recursive: true, mode: 0o711 });
       rollback.add('remove the bundle', () => fs.rm(bundleDir, { recursive: true, force: true }));
       rollback.add('remove the monitor dir', () => fs.rm(runDir, { recursive: true, force: true }));
-      await fs.mkdir(stateDir, { recursive: true, mode: 0o711 });
-      rollback.add('remove the state dir', () => fs.rm(stateDir, { recursive: true, force: true }));
       await mountOverlay(this.images.layerDirs(image.id), { target: rootfs, upper: upperDir, work: workDir });
       rollback.add('unmount the rootfs', () => unmountIfMounted(rootfs));
       timer.mark('rootfs');
@@ -214,6 +258,7 @@ export class ContainerManager {
         workDir,
       };
       await this.store.save(record);
+      await this.store.endCreate(id);
       this.events.containerEvent('CONTAINER_CREATED_EVENT', record);
       timer.mark('record');
       this.logger.info('container created', {

@@ -67,3 +67,14 @@ export function containerName(
 ): string {
   return `${podId}_${config.metadata!.name}_${config.metadata!.attempt}`;
 }
+
+/**
+ * What CreateContainer writes before it makes anything (`creating.json` beside the record), so
+ * that the next daemon can undo a create a crash cut short: the runtime that may hold the
+ * container, the monitor's directory, and the bundle whose rootfs may be mounted.
+ */
+export interface ContainerIntent {
+  runtimeHandler: string;
+  bundleDir: string;
+  runDir: string;
+}

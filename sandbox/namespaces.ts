@@ -4,7 +4,8 @@ import { run } from '../common/exec';
 import { InternalError } from '../common/errors';
 import { unmountIfMounted } from '../common/mounts';
 
-export type PinnedKind = 'net' | 'ipc' | 'uts' | 'pid';
+export const PINNED_KINDS = ['net', 'ipc', 'uts', 'pid'] as const;
+export type PinnedKind = (typeof PINNED_KINDS)[number];
 
 /** Paths of a pod's pinned namespaces; a kind is absent when the pod shares the host's. */
 export type PinnedNamespaces = Partial<Record<PinnedKind, string>>;

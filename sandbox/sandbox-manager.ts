@@ -1,4 +1,4 @@
-import { promises as fs } from 'node:fs';
+import { existsSync, promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import type { ContainerEventType__Output } from '../api/generated/runtime/v1/ContainerEventType';
 import type { PodSandboxConfig__Output } from '../api/generated/runtime/v1/PodSandboxConfig';
@@ -6,6 +6,7 @@ import { InternalError, InvalidArgumentError, NotFoundError } from '../common/er
 import { newId } from '../common/ids';
 import { identify, isRunning } from '../common/process-identity';
 import { unmountIfMounted } from '../common/mounts';
+import type { InterruptedCreate } from '../common/record-store';
 import { Rollback, settleAll } from '../common/rollback';
 import { StepTimer } from '../common/step-timer';
 import { nowNanos } from '../common/time';
@@ -15,12 +16,12 @@ import { OciRuntimeCli, runtimeOfHandler } from '../oci/runtime-cli';
 import type { Config } from '../server/config';
 import type { Logger } from '../server/logger';
 import { bandwidthFromAnnotations } from '../network/pod-bandwidth';
-import { NamespacePinner } from './namespaces';
+import { NamespacePinner, PINNED_KINDS } from './namespaces';
 import { pauseSeccomp } from './pause-seccomp';
 import { pauseSpec } from './pause-spec';
 import { mountShm, nodeHostname, writeHostname, writeHosts, writeResolvConf } from './pod-files';
 import type { PodNetwork, PodNetworkRequest, PodPortMapping } from './pod-network';
-import { sandboxName, type SandboxRecord } from './sandbox-record';
+import { sandboxName, type SandboxIntent, type SandboxRecord } from './sandbox-record';
 import { SandboxStore } from './sandbox-store';
 import { validatePodSysctls } from './sysctls';
 
@@ -74,10 +75,42 @@ export class SandboxManager {
   }
 
   async load(): Promise<void> {
-    await this.store.load((dir, err) =>
+    const interrupted = await this.store.load((dir, err) =>
       this.logger.error('unreadable sandbox record', { dir, error: err.message }),
     );
+    for (const run of interrupted) await this.undoInterruptedRun(run);
     this.logger.info('sandboxes loaded', { count: this.store.all().length });
+  }
+
+  /**
+   * Undoes a RunPodSandbox that a crash cut short: every step it may have taken, each a no-op
+   * when it was not (the pause container deleted, CNI DEL while the netns is still pinned, the
+   * namespaces, /dev/shm, the directories). What cannot be undone now stays for the next start.
+   */
+  private async undoInterruptedRun({ id, dir, intent }: InterruptedCreate<SandboxIntent>): Promise<void> {
+    try {
+      if (intent) {
+        const netns = this.pinner.pathOf('net', id);
+        await settleAll([
+          runtimeOfHandler(this.config.runtimes, intent.runtimeHandler, `pod sandbox ${id}`).delete(id, true),
+          intent.hostNetwork
+            ? Promise.resolve()
+            : this.network.tearDownPod(
+                this.networkRequest(id, intent.config, existsSync(netns) ? netns : undefined),
+              ),
+        ]);
+        await this.pinner.unpin(PINNED_KINDS.map((kind) => this.pinner.pathOf(kind, id)));
+        await unmountIfMounted(intent.shmDir);
+        await fs.rm(intent.runDir, { recursive: true, force: true });
+      }
+      await fs.rm(dir, { recursive: true, force: true });
+      this.logger.warn('undid a pod sandbox creation cut short by a crash', { id });
+    } catch (err) {
+      this.logger.error('cannot undo a pod sandbox creation cut short; retrying at the next start', {
+        id,
+        error: (err as Error).message,
+      });
+    }
   }
 
   /** RunPodSandbox: everything a pod needs before its first container, or nothing at all. */
@@ -122,11 +155,16 @@ export class SandboxManager {
       const stateDir = this.store.dirOf(id);
       const runDir = path.join(this.config.runroot, 'sandboxes', id);
       const shmDir = path.join(runDir, 'shm');
-      await Promise.all([
-        fs.mkdir(stateDir, { recursive: true, mode: 0o711 }),
-        fs.mkdir(path.join(runDir, 'rootfs'), { recursive: true, mode: 0o711 }),
-      ]);
+      // First, before anything is made: what a daemon killed half-way needs to undo it (load()).
+      await this.store.beginCreate(id, {
+        config,
+        runtimeHandler: handlerName,
+        hostNetwork: host.network,
+        runDir,
+        shmDir,
+      });
       rollback.add('remove the state dir', () => fs.rm(stateDir, { recursive: true, force: true }));
+      await fs.mkdir(path.join(runDir, 'rootfs'), { recursive: true, mode: 0o711 });
       rollback.add('remove the run dir', () => fs.rm(runDir, { recursive: true, force: true }));
 
       // Independent steps run side by side; each registers its undo as soon as it is done, and
@@ -223,6 +261,7 @@ export class SandboxManager {
         shmDir: host.ipc ? '/dev/shm' : shmDir,
       };
       await this.store.save(record);
+      await this.store.endCreate(id);
       // One step made and started the pause process: both events, in their order.
       this.events.sandboxEvent('CONTAINER_CREATED_EVENT', record);
       this.events.sandboxEvent('CONTAINER_STARTED_EVENT', record);

@@ -52,6 +52,19 @@ export interface UpdatedPodResources {
   updatedAt: string;
 }
 
+/**
+ * What RunPodSandbox writes before it makes anything (`creating.json` beside the record), so that
+ * the next daemon can undo a run a crash cut short: the runtime that may hold the pause process,
+ * the network to tear down, and the directories to remove. Namespaces are found by the pod's ID.
+ */
+export interface SandboxIntent {
+  config: PodSandboxConfig__Output;
+  runtimeHandler: string;
+  hostNetwork: boolean;
+  runDir: string;
+  shmDir: string;
+}
+
 /** The kubelet's identity of a pod attempt: two sandboxes may never share it. */
 export function sandboxName(config: PodSandboxConfig__Output): string {
   const m = config.metadata!;
