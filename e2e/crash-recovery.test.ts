@@ -1,7 +1,8 @@
 /**
- * kill -9 of the daemon in the middle of RunPodSandbox, CreateContainer and StartContainer, at
- * many points of each: the next daemon either has the object, whole, or nothing of it is left
- * on the host (mounts, namespaces, processes, cgroups, addresses, veths, state directories).
+ * kill -9 of the daemon in the middle of RunPodSandbox, CreateContainer and StartContainer, and
+ * of StopPodSandbox + RemovePodSandbox, at many points of each: the next daemon either has the
+ * object, whole, or nothing of it is left on the host (mounts, namespaces, processes, cgroups,
+ * addresses, veths, state directories); a removal cut short is finished by the kubelet's retry.
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -156,6 +157,33 @@ describe('kill -9 in the middle of a creation leaves the whole object or nothing
       // The pod survived; its container is whole (listed, and removed with the pod) or gone.
       const { items } = await daemon.client.runtime.ListPodSandbox({});
       expect(items.map((p) => [p.id, p.state])).toEqual([[pod_sandbox_id, 'SANDBOX_READY']]);
+      expect(await leftovers()).toEqual(nothing);
+    },
+    60_000,
+  );
+
+  test.each([0, 5, 10, 20, 30, 45])(
+    'StopPodSandbox and RemovePodSandbox of a pod with a container cut %d ms in',
+    async (afterMs) => {
+      const config = podConfig(`rm-${afterMs}`);
+      const { pod_sandbox_id } = await daemon.client.runtime.RunPodSandbox({ config });
+      const { container_id } = await daemon.client.runtime.CreateContainer({
+        pod_sandbox_id,
+        sandbox_config: config,
+        config: {
+          metadata: { name: 'c', attempt: 0 },
+          image: { image },
+          command: ['sleep', '3600'],
+          linux: { resources: {}, security_context: { namespace_options: { pid: 'CONTAINER' } } },
+        },
+      });
+      await daemon.client.runtime.StartContainer({ container_id });
+      const client = daemon.client;
+      await crashDuring(async () => {
+        await client.runtime.StopPodSandbox({ pod_sandbox_id });
+        await client.runtime.RemovePodSandbox({ pod_sandbox_id });
+      }, afterMs);
+      // Whatever state the pod was left in, the kubelet's retry (in leftovers) removes all of it.
       expect(await leftovers()).toEqual(nothing);
     },
     60_000,
