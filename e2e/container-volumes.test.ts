@@ -63,6 +63,46 @@ describe('hostPath volumes over CRI', () => {
     await fixture.client.runtime.RemoveContainer({ container_id: id });
   });
 
+  test('recursive_read_only makes the submounts of a read-only bind read-only too', async () => {
+    const tree = path.join(volumes, 'tree');
+    const sub = path.join(tree, 'sub');
+    fs.mkdirSync(sub, { recursive: true });
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', sub]);
+    try {
+      const { runtime_handlers } = await fixture.client.runtime.Status({});
+      expect(runtime_handlers.find((h) => h.name === 'berth')?.features).toMatchObject({
+        recursive_read_only_mounts: true,
+      });
+      const id = await fixture.run(
+        podId,
+        'rro',
+        ['sleep', '3600'],
+        withMounts([
+          { host_path: tree, container_path: '/ro', readonly: true },
+          { host_path: tree, container_path: '/rro', readonly: true, recursive_read_only: true },
+        ]),
+      );
+      // Plain read-only covers the bind's own mount, not what is mounted below it.
+      expect(await fixture.exec(id, ['touch', '/ro/sub/plain'])).toMatchObject({ exitCode: 0 });
+      const refused = await fixture.exec(id, ['touch', '/rro/sub/recursive']);
+      expect(refused.exitCode).not.toBe(0);
+      expect(refused.stderr).toMatch(/Read-only file system/);
+      await fixture.client.runtime.RemoveContainer({ container_id: id });
+
+      // Recursive read-only without read-only is a contradiction the kubelet never sends.
+      await expect(
+        fixture.create(
+          podId,
+          'rro-rw',
+          ['true'],
+          withMounts([{ host_path: tree, container_path: '/rro', recursive_read_only: true }]),
+        ),
+      ).rejects.toMatchObject({ code: grpcStatus.INVALID_ARGUMENT });
+    } finally {
+      execFileSync('umount', ['-l', sub]);
+    }
+  });
+
   test('a missing host path is created as a directory, as the kubelet expects', async () => {
     const missing = path.join(volumes, 'missing', 'deeper');
     const id = await fixture.run(

@@ -81,6 +81,22 @@ describe('daemon over its socket', () => {
     expect(JSON.parse(after.info.network)).toMatchObject({ name: 'berth-test', file });
   });
 
+  test('Status lists each runtime handler with what its runtime supports', async () => {
+    const { runtime_handlers, features } = await daemon.client.runtime.Status({});
+    const byName = Object.fromEntries(runtime_handlers.map((h) => [h.name, h.features]));
+    // berth-runtime and Debian's runc list "rro" in their features; crun 1.8 has no features command.
+    expect(byName).toEqual({
+      berth: { recursive_read_only_mounts: true, user_namespaces: false },
+      runc: { recursive_read_only_mounts: true, user_namespaces: false },
+      crun: { recursive_read_only_mounts: false, user_namespaces: false },
+    });
+    expect(features).toEqual({
+      supplemental_groups_policy: true,
+      user_namespaces_host_network: false,
+      mount_options: true,
+    });
+  });
+
   test('RuntimeConfig reports the cgroupfs driver', async () => {
     await expect(daemon.client.runtime.RuntimeConfig({})).resolves.toEqual({
       linux: { cgroup_driver: 'CGROUPFS' },

@@ -43,6 +43,7 @@ import {
 } from './monitor';
 import { mountOverlay } from './rootfs';
 import { OciRuntimeCli, runtimeOfHandler } from './runtime-cli';
+import { supportsRecursiveReadOnly } from './runtime-features';
 import { buildContainerSpec, DEFAULT_SPEC_DEFAULTS } from './spec/container-spec';
 import { hostLookups, probeHostFeatures } from './spec/host-lookups';
 import type { HostFeatures } from './spec/input';
@@ -70,7 +71,8 @@ export class ContainerManager {
   private readonly exitDir: string;
   private readonly exitWaiters = new Map<string, Array<() => void>>();
   private watcher?: { close(): void };
-  private features?: HostFeatures;
+  /** The host's features as each runtime handler sees them (recursive read-only mounts differ). */
+  private readonly features = new Map<string, Promise<HostFeatures>>();
 
   constructor(
     private readonly config: Config,
@@ -199,7 +201,7 @@ export class ContainerManager {
           hostname: (await fs.readFile(path.join(sandbox.stateDir, 'hostname'), 'utf8')).trim(),
         },
         image: { config: imageConfig.config ?? {}, rootfs },
-        features: this.hostFeatures(),
+        features: await this.hostFeatures(sandbox.runtimeHandler),
         defaults: DEFAULT_SPEC_DEFAULTS,
         lookups: hostLookups(rootfs, {
           targetPidNamespace: (target) => this.pidNamespaceOf(target, sandbox),
@@ -499,9 +501,15 @@ export class ContainerManager {
     return `/proc/${target.pid}/ns/pid`;
   }
 
-  private hostFeatures(): HostFeatures {
-    this.features ??= probeHostFeatures({ runtimeSupportsRro: false });
-    return this.features;
+  private hostFeatures(handlerName: string): Promise<HostFeatures> {
+    let features = this.features.get(handlerName);
+    if (!features) {
+      features = supportsRecursiveReadOnly(this.config.runtimes[handlerName].path).then((rro) =>
+        probeHostFeatures({ recursiveReadOnlyMounts: rro }),
+      );
+      this.features.set(handlerName, features);
+    }
+    return features;
   }
 
   private runtimeOf(record: ContainerRecord): OciRuntimeCli {

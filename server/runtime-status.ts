@@ -2,6 +2,7 @@ import { promises as fs, constants as fsConstants } from 'node:fs';
 import type { RuntimeCondition } from '../api/generated/runtime/v1/RuntimeCondition';
 import type { StatusRequest__Output } from '../api/generated/runtime/v1/StatusRequest';
 import type { StatusResponse } from '../api/generated/runtime/v1/StatusResponse';
+import { supportsRecursiveReadOnly } from '../oci/runtime-features';
 import type { DaemonContext } from './context';
 
 /**
@@ -19,11 +20,22 @@ export async function status(ctx: DaemonContext, request: StatusRequest__Output)
   ];
   const response: StatusResponse = {
     status: { conditions },
-    runtime_handlers: Object.keys(config.runtimes).map((name) => ({
-      name,
-      features: { recursive_read_only_mounts: false, user_namespaces: false },
-    })),
-    features: { supplemental_groups_policy: false },
+    runtime_handlers: await Promise.all(
+      Object.entries(config.runtimes).map(async ([name, handler]) => ({
+        name,
+        features: {
+          recursive_read_only_mounts: await supportsRecursiveReadOnly(handler.path),
+          user_namespaces: false,
+        },
+      })),
+    ),
+    features: {
+      // SupplementalGroupsPolicy Merge and Strict, and the user in ContainerStatus (oci/spec/user.ts).
+      supplemental_groups_policy: true,
+      user_namespaces_host_network: false,
+      // Mount.mount_options reach the bind's options (oci/spec/mounts.ts).
+      mount_options: true,
+    },
     info: {},
   };
   if (request.verbose) {

@@ -18,6 +18,7 @@ cmd_features (struct global_opts *g, int argc, char **argv, err_t *err)
   json_t *mount_opts = json_array ();
   const struct ns_type *t;
   const struct mount_option *m;
+  const struct recursive_option *r;
   int c;
 
   (void) g;
@@ -29,6 +30,8 @@ cmd_features (struct global_opts *g, int argc, char **argv, err_t *err)
     json_array_append_new (caps, json_string (cap_names[c]));
   for (m = mount_options; m->name; m++)
     json_array_append_new (mount_opts, json_string (m->name));
+  for (r = recursive_options; r->name; r++)
+    json_array_append_new (mount_opts, json_string (r->name));
 
   json_object_set_new (out, "ociVersionMin", json_string ("1.0.0"));
   json_object_set_new (out, "ociVersionMax", json_string (OCI_VERSION));

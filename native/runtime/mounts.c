@@ -53,9 +53,23 @@ const struct mount_option mount_options[] = {
   { NULL, false, 0, false },
 };
 
+const struct recursive_option recursive_options[] = {
+  { "rro", false, MOUNT_ATTR_RDONLY },
+  { "rrw", true, MOUNT_ATTR_RDONLY },
+  { "rnosuid", false, MOUNT_ATTR_NOSUID },
+  { "rsuid", true, MOUNT_ATTR_NOSUID },
+  { "rnodev", false, MOUNT_ATTR_NODEV },
+  { "rdev", true, MOUNT_ATTR_NODEV },
+  { "rnoexec", false, MOUNT_ATTR_NOEXEC },
+  { "rexec", true, MOUNT_ATTR_NOEXEC },
+  { "rnosymfollow", false, MOUNT_ATTR_NOSYMFOLLOW },
+  { "rsymfollow", true, MOUNT_ATTR_NOSYMFOLLOW },
+  { NULL, false, 0 },
+};
+
 int
-parse_mount_options (json_t *options, unsigned long *flags, unsigned long *propagation, char **data,
-                     bool *recursive_bind, err_t *err)
+parse_mount_options (json_t *options, unsigned long *flags, unsigned long *propagation,
+                     struct recursive_attrs *recursive, char **data, bool *recursive_bind, err_t *err)
 {
   size_t i;
   size_t used = 0;
@@ -63,6 +77,8 @@ parse_mount_options (json_t *options, unsigned long *flags, unsigned long *propa
 
   *flags = 0;
   *propagation = 0;
+  recursive->set = 0;
+  recursive->clear = 0;
   *data = NULL;
   *recursive_bind = false;
   if (options != NULL && !json_is_array (options))
@@ -71,9 +87,28 @@ parse_mount_options (json_t *options, unsigned long *flags, unsigned long *propa
     {
       const char *o = json_string_value (json_array_get (options, i));
       const struct mount_option *m;
+      const struct recursive_option *r;
 
       if (o == NULL)
         return make_error (err, 0, "mount options must be strings");
+      for (r = recursive_options; r->name; r++)
+        if (strcmp (r->name, o) == 0)
+          break;
+      if (r->name)
+        {
+          /* The last of a pair wins, as for the flags. */
+          if (r->clear)
+            {
+              recursive->clear |= r->attr;
+              recursive->set &= ~r->attr;
+            }
+          else
+            {
+              recursive->set |= r->attr;
+              recursive->clear &= ~r->attr;
+            }
+          continue;
+        }
       for (m = mount_options; m->name; m++)
         if (strcmp (m->name, o) == 0)
           break;
@@ -224,6 +259,7 @@ mount_one (int rootfd, const char *bundle, json_t *m, size_t index, err_t *err)
   const char *type = spec_string (m, "type");
   const char *source = spec_string (m, "source");
   unsigned long flags, propagation;
+  struct recursive_attrs recursive;
   cleanup_free char *data = NULL;
   cleanup_free char *abs_source = NULL;
   cleanup_close int target = -1;
@@ -234,7 +270,8 @@ mount_one (int rootfd, const char *bundle, json_t *m, size_t index, err_t *err)
 
   if (dest == NULL || dest[0] != '/')
     return make_error (err, 0, "mounts[%zu]: destination must be an absolute path", index);
-  ret = parse_mount_options (json_object_get (m, "options"), &flags, &propagation, &data, &rbind, err);
+  ret = parse_mount_options (json_object_get (m, "options"), &flags, &propagation, &recursive, &data, &rbind,
+                             err);
   if (ret < 0)
     return err_prefix (err, "mounts[%zu]", index);
   is_bind = (flags & MS_BIND) || (type && strcmp (type, "bind") == 0);
@@ -288,6 +325,13 @@ mount_one (int rootfd, const char *bundle, json_t *m, size_t index, err_t *err)
     }
   if (propagation && mount (NULL, mounted_path, NULL, propagation, NULL) < 0)
     return make_error (err, errno, "set propagation of `%s`", dest);
+  if (recursive.set || recursive.clear)
+    {
+      struct mount_attr attr = { .attr_set = recursive.set, .attr_clr = recursive.clear };
+      /* The whole tree: submounts of a bind source would keep their own flags otherwise. */
+      if (syscall (SYS_mount_setattr, mounted, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof (attr)) < 0)
+        return make_error (err, errno, "set recursive attributes of `%s` (mount_setattr)", dest);
+    }
   return 0;
 }
 

@@ -5,6 +5,7 @@
 
 #include <jansson.h>
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "error.h"
 
@@ -18,9 +19,28 @@ struct mount_option
 
 extern const struct mount_option mount_options[];
 
-/* Splits an options array into mount flags, propagation flags and the data string. */
-int parse_mount_options (json_t *options, unsigned long *flags, unsigned long *propagation, char **data,
-                         bool *recursive_bind, err_t *err);
+/* A recursive mount attribute option (runtime-spec "rro", "rnosuid", ...), applied with
+ * mount_setattr(2) and AT_RECURSIVE to the mount and everything mounted below it. */
+struct recursive_option
+{
+  const char *name;
+  bool clear;          /* the option clears the attribute (rrw, rsuid, ...) */
+  uint64_t attr;
+};
+
+extern const struct recursive_option recursive_options[];
+
+/* Recursive attributes to set and to clear on a mount tree. */
+struct recursive_attrs
+{
+  uint64_t set;
+  uint64_t clear;
+};
+
+/* Splits an options array into mount flags, propagation flags, recursive attributes and the
+ * data string. */
+int parse_mount_options (json_t *options, unsigned long *flags, unsigned long *propagation,
+                         struct recursive_attrs *recursive, char **data, bool *recursive_bind, err_t *err);
 
 /* Everything up to pivot_root: propagation, the rootfs bind, mounts, devices and /dev links.
  * *rootfs is the resolved rootfs path, for enter_rootfs. */

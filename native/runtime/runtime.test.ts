@@ -240,6 +240,29 @@ describe('berth-runtime run, compared with runc', () => {
     fs.rmSync(path.join(rootfs, 'scratch'), { recursive: true, force: true });
   });
 
+  test('recursive read-only (rro) reaches the submounts of a bind source; plain ro does not', () => {
+    const tree = path.join(work, 'tree');
+    const sub = path.join(tree, 'sub');
+    fs.mkdirSync(sub, { recursive: true });
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', sub]);
+    try {
+      const script =
+        'touch /tree/sub/x 2>/dev/null && echo writable || echo read-only; grep -c " /tree/sub ro[, ]" /proc/self/mountinfo';
+      const withOptions = (options: string[]) =>
+        shSpec(script, (s) => {
+          s.mounts.push({ destination: '/tree', type: 'bind', source: tree, options });
+          s.root.readonly = false;
+        });
+      expect(expectSameAsRunc(withOptions(['rbind', 'ro'])).stdout).toBe('writable\n0\n');
+      expect(expectSameAsRunc(withOptions(['rbind', 'ro', 'rro'])).stdout).toBe('read-only\n1\n');
+      // The last of a pair wins.
+      expect(runIn(berth, withOptions(['rbind', 'rro', 'rrw'])).stdout).toBe('writable\n0\n');
+    } finally {
+      execFileSync('umount', [sub]);
+      fs.rmSync(path.join(rootfs, 'tree'), { recursive: true, force: true });
+    }
+  });
+
   test('signals the caller ignores are at their default in the container', () => {
     const out: Record<string, string> = {};
     for (const rt of [runc, berth]) {

@@ -88,7 +88,7 @@ describeWithRunc('a generated spec under runc', () => {
         hostname: 'smoke-pod',
       }),
       image: { config: { Cmd: ['sh'] }, rootfs },
-      features: probeHostFeatures({ runtimeSupportsRro: false }),
+      features: probeHostFeatures({ recursiveReadOnlyMounts: false }),
       defaults: DEFAULT_SPEC_DEFAULTS,
       lookups: hostLookups(rootfs, {
         targetPidNamespace: () => {

@@ -159,12 +159,16 @@ describe('host paths and propagation', () => {
 });
 
 test('probeHostFeatures reads this host', () => {
-  const features = probeHostFeatures({ runtimeSupportsRro: true, apparmorDefaultProfile: 'berth-default' });
+  const features = probeHostFeatures({
+    recursiveReadOnlyMounts: true,
+    apparmorDefaultProfile: 'berth-default',
+  });
   expect(features.arch).toBe(process.arch);
   expect(features.kernelRelease).toBe(os.release());
   expect(features.lastCap).toBeGreaterThanOrEqual(36);
   const capBnd = /^CapBnd:\s*(\w+)$/m.exec(fs.readFileSync('/proc/self/status', 'utf8'))![1];
   expect(features.boundingCapabilities).toEqual(capabilitiesOfMask(BigInt(`0x${capBnd}`)));
   expect(Number.isInteger(features.ownOomScoreAdj)).toBe(true);
-  expect(probeHostFeatures({ runtimeSupportsRro: false }).recursiveReadOnlyMounts).toBe(false);
+  expect(features.recursiveReadOnlyMounts).toBe(true);
+  expect(probeHostFeatures({ recursiveReadOnlyMounts: false }).recursiveReadOnlyMounts).toBe(false);
 });

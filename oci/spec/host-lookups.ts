@@ -223,22 +223,20 @@ export function ownBoundingCapabilities(): string[] | undefined {
 
 /**
  * The host's features. AppArmor counts only with a default profile to use (loading berth's own
- * is the daemon's job); recursive read-only mounts need the kernel (5.12, mount_setattr) and the
- * runtime (its `features` lists "rro").
+ * is the daemon's job); recursive read-only mounts as the runtime and kernel allow them
+ * (oci/runtime-features.ts).
  */
 export function probeHostFeatures(options: {
   apparmorDefaultProfile?: string;
-  runtimeSupportsRro: boolean;
+  recursiveReadOnlyMounts: boolean;
 }): HostFeatures {
   const kernelRelease = os.release();
   const apparmorOn = readTrimmed('/sys/module/apparmor/parameters/enabled') === 'Y';
-  const [major, minor] = kernelRelease.split('.').map((n) => Number.parseInt(n, 10));
-  const kernelHasRro = major > 5 || (major === 5 && minor >= 12);
   return {
     ...(apparmorOn && options.apparmorDefaultProfile
       ? { apparmor: { defaultProfile: options.apparmorDefaultProfile } }
       : {}),
-    recursiveReadOnlyMounts: kernelHasRro && options.runtimeSupportsRro,
+    recursiveReadOnlyMounts: options.recursiveReadOnlyMounts,
     arch: process.arch,
     kernelRelease,
     lastCap: Number.parseInt(readTrimmed('/proc/sys/kernel/cap_last_cap') ?? '40', 10),
