@@ -149,6 +149,20 @@ describe('GetContainerEvents over CRI', () => {
     await fixture.daemon.waitForLog(/container events subscriber left.*subscribers=0\b/);
   }, 60_000);
 
+  test("PodSandboxStatus carries its containers' statuses and when they were taken", async () => {
+    // The evented PLEG takes a pod's containers from here whenever the timestamp is set.
+    const podId = await fixture.runPod('with-statuses');
+    const before = BigInt(Date.now()) * 1_000_000n;
+    const running = await fixture.run(podId, 'runs', ['sleep', '3600']);
+    const created = await fixture.create(podId, 'waits', ['true']);
+    const response = await fixture.client.runtime.PodSandboxStatus({ pod_sandbox_id: podId });
+    expect(BigInt(response.timestamp)).toBeGreaterThan(before);
+    const states = Object.fromEntries(response.containers_statuses.map((c) => [c.id, c.state]));
+    expect(states).toEqual({ [running]: 'CONTAINER_RUNNING', [created]: 'CONTAINER_CREATED' });
+    await fixture.client.runtime.StopPodSandbox({ pod_sandbox_id: podId });
+    await fixture.client.runtime.RemovePodSandbox({ pod_sandbox_id: podId });
+  });
+
   test('a daemon that stops ends the open streams at once, with OK', async () => {
     const daemon = await TestDaemon.start();
     const stream = new EventStream(daemon.socket);

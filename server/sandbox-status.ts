@@ -4,9 +4,13 @@ import type { PodSandboxStatusResponse } from '../api/generated/runtime/v1/PodSa
 import { InvalidArgumentError } from '../common/errors';
 import { nowNanos } from '../common/time';
 import type { SandboxRecord } from '../sandbox/sandbox-record';
+import { containerStatusOf } from './container-status';
 import type { DaemonContext } from './context';
 
-/** PodSandboxStatus: the pod's state, addresses and namespace options; with verbose, the details. */
+/**
+ * PodSandboxStatus: the pod's state, addresses and namespace options, its containers' statuses
+ * and when they were taken; with verbose, the details.
+ */
 export async function podSandboxStatus(
   ctx: DaemonContext,
   request: PodSandboxStatusRequest__Output,
@@ -23,7 +27,9 @@ export async function podSandboxStatus(
           }),
         }
       : {},
-    containers_statuses: [],
+    // With the evented PLEG, the kubelet takes the pod's containers from here whenever the
+    // timestamp is set, instead of asking for each container.
+    containers_statuses: ctx.containers.ofPod(record.id).map(containerStatusOf),
     timestamp: nowNanos(),
   };
 }
