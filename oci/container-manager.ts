@@ -21,6 +21,7 @@ import type { SandboxManager } from '../sandbox/sandbox-manager';
 import type { SandboxRecord } from '../sandbox/sandbox-record';
 import type { Config } from '../server/config';
 import type { Logger } from '../server/logger';
+import { loadCdiRegistry, requestedCdiDevices, resolveCdiDevices } from './cdi';
 import { applyResources } from './cgroup-update';
 import {
   containerName,
@@ -167,6 +168,12 @@ export class ContainerManager {
     if (!image) throw new NotFoundError(`image "${config.image.image}" not found`);
     const imageConfig = await this.images.config(image.id);
     const handler = this.config.runtimes[sandbox.runtimeHandler];
+    // Resolved before anything is made: a device the node does not have fails the create at once.
+    const cdiNames = requestedCdiDevices(config.CDI_devices, config.annotations);
+    const cdiDevices =
+      cdiNames.length > 0
+        ? resolveCdiDevices(cdiNames, await loadCdiRegistry(this.config.cdi.spec_dirs))
+        : [];
 
     const id = newId();
     const name = containerName(sandbox.id, config);
@@ -202,6 +209,7 @@ export class ContainerManager {
         },
         image: { config: imageConfig.config ?? {}, rootfs },
         features: await this.hostFeatures(sandbox.runtimeHandler),
+        cdiDevices,
         defaults: DEFAULT_SPEC_DEFAULTS,
         lookups: hostLookups(rootfs, {
           targetPidNamespace: (target) => this.pidNamespaceOf(target, sandbox),

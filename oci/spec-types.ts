@@ -9,7 +9,19 @@ export interface OciSpec {
   hostname?: string;
   mounts: OciMount[];
   annotations?: Record<string, string>;
+  /** config.md#posix-platform-hooks: programs the runtime runs at points of the lifecycle. */
+  hooks?: Partial<Record<OciHookName, OciHook[]>>;
   linux: OciLinux;
+}
+
+export type OciHookName =
+  'prestart' | 'createRuntime' | 'createContainer' | 'startContainer' | 'poststart' | 'poststop';
+
+export interface OciHook {
+  path: string;
+  args?: string[];
+  env?: string[];
+  timeout?: number;
 }
 
 export interface OciProcess {

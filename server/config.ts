@@ -44,6 +44,8 @@ export interface Config {
    * `max_items` items and `max_bytes` encoded bytes, an item larger than that alone.
    */
   stream_batch: { max_items: number; max_bytes: number };
+  /** Where the Container Device Interface's spec files are, later directories first (oci/cdi.ts). */
+  cdi: { spec_dirs: string[] };
   registries: { insecure: string[]; mirrors: Record<string, string[]> };
 }
 
@@ -183,6 +185,13 @@ export function resolveConfig(doc: Toml, source: string, overrides: ConfigOverri
   }
   s.done();
 
+  const cdiTable = r.table('cdi');
+  const cdi = { spec_dirs: cdiTable.strList('spec_dirs', ['/etc/cdi', '/var/run/cdi']) };
+  for (const dir of cdi.spec_dirs) {
+    if (!path.isAbsolute(dir)) cdiTable.fail('spec_dirs', `"${dir}" is not an absolute path`);
+  }
+  cdiTable.done();
+
   const batch = r.table('stream_batch');
   const stream_batch = {
     max_items: batch.int('max_items', DEFAULT_STREAM_BATCH.max_items),
@@ -231,6 +240,7 @@ export function resolveConfig(doc: Toml, source: string, overrides: ConfigOverri
     pause,
     streaming,
     stream_batch,
+    cdi,
     registries: { insecure, mirrors },
   };
 }

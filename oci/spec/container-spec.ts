@@ -1,6 +1,7 @@
 import { InvalidArgumentError } from '../../common/errors';
 import { OCI_VERSION, type OciSpec } from '../spec-types';
 import { DEFAULT_CAPABILITIES, withCapabilities } from './capabilities';
+import { withCdiDevices } from './cdi-edits';
 import { withDevices } from './devices';
 import type { ContainerSpecInput, SpecDefaults, SpecOpt } from './input';
 import { withMounts, withRootfs } from './mounts';
@@ -52,9 +53,10 @@ export const withAnnotations: SpecOpt = (spec, { config, sandbox }) => {
 
 /**
  * The steps, in order. Seccomp comes after capabilities (the default profile follows the
- * bounding set) and resources after devices (they share linux.resources). No hostname: the
- * container joins the pod's UTS namespace, where the sandbox set it, and a runtime refuses to set
- * one in a namespace it does not create.
+ * bounding set), resources after devices (they share linux.resources), and the CDI devices'
+ * edits after everything they may add to or replace. No hostname: the container joins the pod's
+ * UTS namespace, where the sandbox set it, and a runtime refuses to set one in a namespace it
+ * does not create.
  */
 export const CONTAINER_SPEC_OPTS: SpecOpt[] = [
   withPrivilegeCheck,
@@ -74,6 +76,7 @@ export const CONTAINER_SPEC_OPTS: SpecOpt[] = [
   withSeccomp,
   withResources,
   withCgroupsPath,
+  withCdiDevices,
   withAnnotations,
 ];
 

@@ -1,5 +1,6 @@
 import type { ContainerConfig__Output } from '../../api/generated/runtime/v1/ContainerConfig';
 import type { ImageConfig } from '../../image/manifest';
+import type { CdiDevice } from '../cdi';
 import type { OciLinuxDevice, OciSpec } from '../spec-types';
 import type { SandboxRecord } from '../../sandbox/sandbox-record';
 
@@ -83,6 +84,8 @@ export interface ContainerSpecInput {
   features: HostFeatures;
   defaults: SpecDefaults;
   lookups: SpecLookups;
+  /** The CDI devices the container asked for, resolved in the spec files (oci/cdi.ts). */
+  cdiDevices?: CdiDevice[];
 }
 
 /** One step of building a container's spec (containerd's SpecOpts): reads the input, edits the spec. */
