@@ -6,6 +6,8 @@ export const MS_RDONLY = 0x1;
 export const MS_NOSUID = 0x2;
 export const MS_NODEV = 0x4;
 export const MS_NOEXEC = 0x8;
+export const MS_REMOUNT = 0x20;
+export const MS_BIND = 0x1000;
 const MNT_DETACH = 0x2;
 
 /** mount(2), made by the daemon itself (no mount(8) process); rejects with the errno's code. */

@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { status as grpcStatus } from '@grpc/grpc-js';
 import type { Mount } from '../api/generated/runtime/v1/Mount';
-import { unmountAllUnder } from '../common/testing/kernel';
+import { mountsUnder, unmountAllUnder } from '../common/testing/kernel';
 import { PodFixture } from './pod-fixture';
 
 /** Makes `dir` a mount point of its own (a bind of itself) with the given propagation. */
@@ -28,7 +28,16 @@ describe('hostPath volumes over CRI', () => {
   const withMounts = (mounts: Mount[]) => ({ mounts });
 
   beforeAll(async () => {
-    fixture = await PodFixture.start('vol');
+    fixture = await PodFixture.start('vol', {
+      // Two layers (busybox, then data/): its volume is an overlay; busybox alone is one layer.
+      data: {
+        files: [
+          { name: 'data', type: 'directory', mode: 0o755 },
+          { name: 'data/hello', content: 'from the image\n' },
+          { name: 'data/escape', type: 'symlink', linkname: '/../../../../etc' },
+        ],
+      },
+    });
     podId = await fixture.runPod('vol');
     volumes = path.join(fixture.workDir, 'volumes');
     fs.mkdirSync(volumes);
@@ -101,6 +110,75 @@ describe('hostPath volumes over CRI', () => {
     } finally {
       execFileSync('umount', ['-l', sub]);
     }
+  });
+
+  test('image volumes: an image read-only in the container, whole or a sub path of it', async () => {
+    const imageVolume = (container_path: string, image: string, image_sub_path = ''): Mount => ({
+      container_path,
+      image: { image },
+      image_sub_path,
+    });
+    const id = await fixture.run(
+      podId,
+      'images',
+      ['sleep', '3600'],
+      withMounts([
+        imageVolume('/img', fixture.images.data),
+        imageVolume('/sub', fixture.images.data, 'data'),
+        imageVolume('/bb', fixture.images.busybox),
+      ]),
+    );
+    const seen = await fixture.exec(id, [
+      'sh',
+      '-c',
+      'cat /img/data/hello /sub/hello; test -x /img/bin/busybox && test -x /bb/bin/busybox && echo both',
+    ]);
+    expect(seen).toMatchObject({ exitCode: 0, stdout: 'from the image\nfrom the image\nboth\n' });
+    const refused = await fixture.exec(id, ['touch', '/img/data/new']);
+    expect(refused.stderr).toMatch(/Read-only file system/);
+    // An image a container mounts is in use, as the one it runs.
+    await expect(
+      fixture.client.image.RemoveImage({ image: { image: fixture.images.data } }),
+    ).rejects.toMatchObject({
+      code: grpcStatus.FAILED_PRECONDITION,
+    });
+    const volumes = () => mountsUnder(fixture.daemon.dir).filter((m) => m.includes('/image-volumes/'));
+    expect(volumes()).toHaveLength(2);
+    await fixture.client.runtime.RemoveContainer({ container_id: id });
+    expect(volumes()).toEqual([]);
+  });
+
+  test('an image volume of a missing image or sub path fails the create and leaves no mount', async () => {
+    const create = (mount: Mount) => fixture.create(podId, 'bad-image-volume', ['true'], withMounts([mount]));
+    await expect(
+      create({ container_path: '/img', image: { image: 'localhost/no/such:image' } }),
+    ).rejects.toMatchObject({ code: grpcStatus.NOT_FOUND });
+    await expect(
+      create({
+        container_path: '/img',
+        image: { image: fixture.images.data },
+        image_sub_path: 'nothing/here',
+      }),
+    ).rejects.toMatchObject({ code: grpcStatus.NOT_FOUND });
+    // A symlink of the image resolves inside the image: /etc of the image, not the host's.
+    const id = await fixture.run(
+      podId,
+      'escape',
+      ['sleep', '3600'],
+      withMounts([
+        {
+          container_path: '/etc-of-image',
+          image: { image: fixture.images.data },
+          image_sub_path: 'data/escape',
+        },
+      ]),
+    );
+    expect((await fixture.exec(id, ['ls', '/etc-of-image'])).stdout).not.toMatch(
+      /\bhostname\b.*\bmachine-id\b/s,
+    );
+    expect(await fixture.exec(id, ['test', '-e', '/etc-of-image/shadow'])).toMatchObject({ exitCode: 1 });
+    await fixture.client.runtime.RemoveContainer({ container_id: id });
+    expect(mountsUnder(fixture.daemon.dir).filter((m) => m.includes('/image-volumes/'))).toEqual([]);
   });
 
   test('a missing host path is created as a directory, as the kubelet expects', async () => {

@@ -1,4 +1,4 @@
-import { closeSync, openSync, promises as fs } from 'node:fs';
+import { closeSync, existsSync, openSync, promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import type { ContainerConfig__Output } from '../api/generated/runtime/v1/ContainerConfig';
 import type { ContainerEventType__Output } from '../api/generated/runtime/v1/ContainerEventType';
@@ -42,11 +42,11 @@ import {
   type ExitRecord,
   type StreamName,
 } from './monitor';
-import { mountOverlay } from './rootfs';
+import { imageVolumesDir, mountImageVolume, mountOverlay, unmountImageVolumes } from './rootfs';
 import { OciRuntimeCli, runtimeOfHandler } from './runtime-cli';
 import { supportsRecursiveReadOnly } from './runtime-features';
 import { buildContainerSpec, DEFAULT_SPEC_DEFAULTS } from './spec/container-spec';
-import { hostLookups, probeHostFeatures } from './spec/host-lookups';
+import { hostLookups, probeHostFeatures, resolveInRoot } from './spec/host-lookups';
 import type { HostFeatures } from './spec/input';
 
 /** ExecSync output beyond this is cut (the kubelet's own limit for probe output is far lower). */
@@ -137,6 +137,7 @@ export class ContainerManager {
           true,
         );
         await unmountIfMounted(path.join(intent.bundleDir, 'rootfs'));
+        await unmountImageVolumes(intent.bundleDir);
         await Promise.all(
           [intent.bundleDir, intent.runDir, path.join(this.exitDir, id)].map((p) =>
             fs.rm(p, { recursive: true, force: true }),
@@ -200,6 +201,20 @@ export class ContainerManager {
       rollback.add('unmount the rootfs', () => unmountIfMounted(rootfs));
       timer.mark('rootfs');
 
+      // Image volumes (CRI Mount.image): each image's layers, read-only, once per image.
+      const imageVolumes = new Map<string, { id: string; dir: string }>();
+      for (const m of config.mounts) {
+        const ref = m.image?.image ?? '';
+        if (ref === '' || imageVolumes.has(ref)) continue;
+        const volumeImage = this.images.status(ref);
+        if (!volumeImage)
+          throw new NotFoundError(`image "${ref}" of the volume at ${m.container_path} not found`);
+        const dir = path.join(imageVolumesDir(bundleDir), String(imageVolumes.size));
+        rollback.add('unmount an image volume', () => unmountIfMounted(dir));
+        await mountImageVolume(this.images.layerDirs(volumeImage.id), dir);
+        imageVolumes.set(ref, { id: volumeImage.id, dir });
+      }
+
       const spec = buildContainerSpec({
         id,
         config,
@@ -213,6 +228,7 @@ export class ContainerManager {
         defaults: DEFAULT_SPEC_DEFAULTS,
         lookups: hostLookups(rootfs, {
           targetPidNamespace: (target) => this.pidNamespaceOf(target, sandbox),
+          imageVolumePath: (ref, subPath) => imageVolumeSource(imageVolumes.get(ref)!.dir, ref, subPath),
         }),
       });
       await writeJsonAtomic(path.join(bundleDir, 'config.json'), spec, { durable: false });
@@ -247,6 +263,7 @@ export class ContainerManager {
           envs: config.envs.map((e) => ({ key: e.key, value: Buffer.from(e.value).toString() })),
         },
         imageId: image.id,
+        ...(imageVolumes.size > 0 ? { volumeImageIds: [...imageVolumes.values()].map((v) => v.id) } : {}),
         imageRef: image.repoDigests[0] ?? image.id,
         imageName: config.image.image,
         runtimeHandler: sandbox.runtimeHandler,
@@ -330,6 +347,7 @@ export class ContainerManager {
     await settleAll([
       this.runtimeOf(record).delete(record.id, true),
       unmountIfMounted(path.join(record.bundleDir, 'rootfs')),
+      unmountImageVolumes(record.bundleDir),
     ]);
     await settleAll([
       fs.rm(record.bundleDir, { recursive: true, force: true }),
@@ -445,7 +463,9 @@ export class ContainerManager {
 
   /** Whether a container uses the image (such an image may not be removed). */
   usesImage(imageId: string): boolean {
-    return this.store.all().some((record) => record.imageId === imageId);
+    return this.store
+      .all()
+      .some((record) => record.imageId === imageId || record.volumeImageIds?.includes(imageId));
   }
 
   /** PodContainers: the pod stops, so do its containers, at once (the kubelet stopped them gracefully before). */
@@ -589,4 +609,17 @@ function withTimeout(promise: Promise<void>, ms: number): Promise<boolean> {
       resolve(true);
     });
   });
+}
+
+/**
+ * The bind source of an image volume: the image's mount, or the path under it that
+ * image_sub_path names, resolved inside the image (its symlinks cannot lead out of it).
+ */
+function imageVolumeSource(dir: string, ref: string, subPath: string): string {
+  if (subPath === '') return dir;
+  const source = resolveInRoot(dir, subPath);
+  if (!existsSync(source)) {
+    throw new NotFoundError(`image_sub_path "${subPath}" does not exist in image "${ref}"`);
+  }
+  return source;
 }

@@ -23,6 +23,8 @@ export interface ContainerRecord {
   config: StoredContainerConfig;
   /** The image's ID (config digest), its digested reference, and the name the kubelet used. */
   imageId: string;
+  /** Images mounted as volumes (CRI Mount.image): they may not be removed while the container exists. */
+  volumeImageIds?: string[];
   imageRef: string;
   imageName: string;
   runtimeHandler: string;
