@@ -3,6 +3,7 @@ import * as net from 'node:net';
 import * as path from 'node:path';
 import { parse as parseToml, stringify as stringifyToml, TomlError } from 'smol-toml';
 import { parseDuration } from '../common/duration';
+import { splitHostPort } from '../common/host-port';
 import { packageRoot } from '../common/package-root';
 
 /** Where `berth daemon` and `berth config` read their configuration when no --config is given. */
@@ -46,6 +47,8 @@ export interface Config {
   stream_batch: { max_items: number; max_bytes: number };
   /** Where the Container Device Interface's spec files are, later directories first (oci/cdi.ts). */
   cdi: { spec_dirs: string[] };
+  /** Where Prometheus scrapes the daemon's metrics (host:port); empty: not served. */
+  metrics: { address: string };
   registries: { insecure: string[]; mirrors: Record<string, string[]> };
 }
 
@@ -192,6 +195,17 @@ export function resolveConfig(doc: Toml, source: string, overrides: ConfigOverri
   }
   cdiTable.done();
 
+  const metricsTable = r.table('metrics');
+  const metrics = { address: metricsTable.str('address', '') };
+  if (metrics.address !== '') {
+    try {
+      splitHostPort(metrics.address);
+    } catch {
+      metricsTable.fail('address', `must be host:port (an IP address), got "${metrics.address}"`);
+    }
+  }
+  metricsTable.done();
+
   const batch = r.table('stream_batch');
   const stream_batch = {
     max_items: batch.int('max_items', DEFAULT_STREAM_BATCH.max_items),
@@ -241,6 +255,7 @@ export function resolveConfig(doc: Toml, source: string, overrides: ConfigOverri
     streaming,
     stream_batch,
     cdi,
+    metrics,
     registries: { insecure, mirrors },
   };
 }

@@ -14,6 +14,7 @@ import type { DaemonContext } from './context';
 import { CriServer } from './grpc-server';
 import { LifecycleEvents } from './lifecycle-events';
 import { createLogger } from './logger';
+import { MetricsServer } from './metrics-server';
 import { version } from './runtime-version';
 import { containerStreams } from './streaming/container-streams';
 import { StreamingServer } from './streaming/server';
@@ -83,7 +84,10 @@ export async function runDaemon(config: Config): Promise<void> {
     stats,
     events,
   };
-  const server = new CriServer(ctx);
+  const metrics = config.metrics.address
+    ? await MetricsServer.start(config.metrics.address, ctx, logger)
+    : undefined;
+  const server = new CriServer(ctx, metrics?.observeCall);
   await server.start();
   logger.info('berth started', { version: version().runtime_version, pid: process.pid, root: config.root });
 
@@ -97,6 +101,7 @@ export async function runDaemon(config: Config): Promise<void> {
       server
         .stop()
         .then(() => streaming.stop())
+        .then(() => metrics?.stop())
         .then(() => containers.close())
         .then(() => network.close())
         .then(() => images.close())

@@ -4,6 +4,7 @@ import { loadCri, type CriApi } from '../api';
 import { loadCriV1alpha2 } from '../api/v1alpha2';
 import type { DaemonContext } from './context';
 import { imageService, runtimeService } from './handlers';
+import type { CallObserver } from './metrics-server';
 import { bindService } from './rpc';
 import { claimSocketPath } from './socket';
 
@@ -23,7 +24,10 @@ export class CriServer {
   private started = false;
   private stopping?: Promise<void>;
 
-  constructor(private readonly ctx: DaemonContext) {
+  constructor(
+    private readonly ctx: DaemonContext,
+    private readonly observer?: CallObserver,
+  ) {
     this.addApi('runtime.v1', loadCri().runtime.v1, 'v1');
     // The same handlers answer v1alpha2: its messages are v1's (see api/v1alpha2.ts).
     if (ctx.config.enable_v1alpha2) this.addApi('runtime.v1alpha2', loadCriV1alpha2(), 'v1alpha2');
@@ -36,11 +40,11 @@ export class CriServer {
     const image = imageService(this.ctx);
     this.server.addService(
       RuntimeService.service,
-      bindService(`${pkg}.RuntimeService`, RuntimeService.service, runtime, logger),
+      bindService(`${pkg}.RuntimeService`, RuntimeService.service, runtime, logger, this.observer),
     );
     this.server.addService(
       ImageService.service,
-      bindService(`${pkg}.ImageService`, ImageService.service, image, logger),
+      bindService(`${pkg}.ImageService`, ImageService.service, image, logger, this.observer),
     );
   }
 

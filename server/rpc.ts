@@ -1,6 +1,7 @@
 import * as grpc from '@grpc/grpc-js';
 import { CancelledError, isClientError, toGrpcStatus, UnimplementedError } from '../common/errors';
 import type { Logger } from './logger';
+import type { CallObserver } from './metrics-server';
 
 /** What a handler learns about its call besides the request. */
 export interface CallContext {
@@ -46,6 +47,7 @@ export function bindService(
   definition: grpc.ServiceDefinition,
   impl: Record<string, unknown>,
   logger: Logger,
+  observer?: CallObserver,
 ): grpc.UntypedServiceImplementation {
   const bound: grpc.UntypedServiceImplementation = {};
   for (const [methodName, method] of Object.entries(definition)) {
@@ -63,7 +65,7 @@ export function bindService(
     } else if (method.responseStream) {
       bound[methodName] = (call: grpc.ServerWritableStream<unknown, unknown>) => {
         const ctx = contextFor(call, fullName);
-        void observe(logger, fullName, async () => {
+        void observe(logger, fullName, observer, async () => {
           await run(call.request, writerFor(call, ctx.signal), ctx);
         }).then(
           () => call.end(),
@@ -76,7 +78,7 @@ export function bindService(
         callback: grpc.sendUnaryData<unknown>,
       ) => {
         const ctx = contextFor(call, fullName);
-        void observe(logger, fullName, () => run(call.request, ctx)).then(
+        void observe(logger, fullName, observer, () => run(call.request, ctx)).then(
           (response) => callback(null, response),
           (status: grpc.StatusObject) => callback(status),
         );
@@ -119,17 +121,30 @@ function writerFor(
     });
 }
 
-/** Runs one call, logs its outcome, and rejects with a gRPC status object on failure. */
-async function observe<T>(logger: Logger, method: string, body: () => Promise<T> | T): Promise<T> {
+/**
+ * Runs one call, logs its outcome, tells the observer (metrics) of it, and rejects with a gRPC
+ * status object on failure.
+ */
+async function observe<T>(
+  logger: Logger,
+  method: string,
+  observer: CallObserver | undefined,
+  body: () => Promise<T> | T,
+): Promise<T> {
   const started = process.hrtime.bigint();
   const elapsed = () => Number(process.hrtime.bigint() - started) / 1e6;
+  const shortName = method.slice(method.lastIndexOf('/') + 1);
   try {
     const result = await body();
-    logger.debug('rpc', { method, duration_ms: round(elapsed()), status: 'OK' });
+    const ms = elapsed();
+    logger.debug('rpc', { method, duration_ms: round(ms), status: 'OK' });
+    observer?.(shortName, 'OK', ms / 1000);
     return result;
   } catch (err) {
     const { code, details } = toGrpcStatus(err);
-    const fields = { method, duration_ms: round(elapsed()), status: grpc.status[code], error: details };
+    const ms = elapsed();
+    observer?.(shortName, grpc.status[code], ms / 1000);
+    const fields = { method, duration_ms: round(ms), status: grpc.status[code], error: details };
     if (isClientError(code)) {
       logger.warn('rpc failed', fields);
     } else {
