@@ -4,6 +4,7 @@ import { readJsonIfExists, writeJsonAtomic } from '../common/atomic-file';
 import type { Readable } from 'node:stream';
 import {
   BerthError,
+  CancelledError,
   FailedPreconditionError,
   InvalidArgumentError,
   NotFoundError,
@@ -159,7 +160,11 @@ export class ImageStore {
   private readonly log: ImageLogger;
   private readonly platform: Platform;
   private readonly records = new Map<string, ImageRecord>();
-  private readonly pulls = new Map<string, Promise<Image>>();
+  /** Pulls in flight by reference and credentials: their work, and how many callers still wait. */
+  private readonly pulls = new Map<
+    string,
+    { work: Promise<Image>; controller: AbortController; waiting: number }
+  >();
   /** Digests (layers, blobs) an unfinished pull relies on; garbage collection skips them. */
   private readonly leases = new Map<string, number>();
   private readonly lock = new Mutex();
@@ -224,36 +229,66 @@ export class ImageStore {
   async close(): Promise<void> {
     this.closing = true;
     await this.client?.destroy();
-    await Promise.allSettled([...this.pulls.values()]);
+    await Promise.allSettled([...this.pulls.values()].map((p) => p.work));
   }
 
   /**
    * Pulls an image and returns it. Concurrent pulls of the same reference (and credentials)
-   * share one pull; pulls of different images share the layers they have in common.
+   * share one pull; pulls of different images share the layers they have in common. A caller
+   * whose `signal` aborts (the client cancelled, or its deadline passed) stops waiting at once;
+   * the pull itself stops when no caller waits for it any more, and leaves nothing behind.
    */
-  async pull(image: string, auth?: AuthConfig): Promise<Image> {
+  async pull(image: string, auth?: AuthConfig, signal?: AbortSignal): Promise<Image> {
+    signal?.throwIfAborted();
     const ref = parseReference(image);
     const key = `${formatReference(ref)}|${JSON.stringify(auth ?? {})}`;
-    const running = this.pulls.get(key);
-    if (running) {
+    let pull = this.pulls.get(key);
+    if (pull) {
       this.log.debug('joining a pull already running', { image: formatReference(ref) });
-      return running;
+    } else {
+      const controller = new AbortController();
+      const work = this.doPull(ref, auth, controller.signal).catch(async (err: unknown) => {
+        // Layers this pull unpacked are complete and verified, but no image needs them now: a
+        // failed pull leaves nothing behind (the pull's leases are released by now).
+        await this.lock
+          .run(() => this.collectGarbage())
+          .catch((gcErr: unknown) =>
+            this.log.error('cleanup after a failed pull failed', { error: (gcErr as Error).message }),
+          );
+        throw err;
+      });
+      const entry = { work, controller, waiting: 0 };
+      pull = entry;
+      this.pulls.set(key, entry);
+      void work.then(
+        () => this.pulls.delete(key),
+        () => this.pulls.delete(key),
+      );
     }
-    const work = this.doPull(ref, auth).catch(async (err: unknown) => {
-      // Layers this pull unpacked are complete and verified, but no image needs them now: a
-      // failed pull leaves nothing behind (the pull's leases are released by now).
-      await this.lock
-        .run(() => this.collectGarbage())
-        .catch((gcErr: unknown) =>
-          this.log.error('cleanup after a failed pull failed', { error: (gcErr as Error).message }),
-        );
-      throw err;
-    });
-    this.pulls.set(key, work);
+    const joined = pull;
+    joined.waiting += 1;
+    let left = false;
+    const leave = (): void => {
+      if (left) return;
+      left = true;
+      joined.waiting -= 1;
+    };
     try {
-      return await work;
+      if (!signal) return await joined.work;
+      return await new Promise<Image>((resolve, reject) => {
+        const onAbort = (): void => {
+          leave();
+          if (joined.waiting === 0) {
+            this.log.info('pull cancelled: no caller waits for it', { image: formatReference(ref) });
+            joined.controller.abort(new CancelledError(`pull of ${formatReference(ref)} cancelled`));
+          }
+          reject(signal.reason as Error);
+        };
+        signal.addEventListener('abort', onAbort, { once: true });
+        joined.work.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+      });
     } finally {
-      this.pulls.delete(key);
+      leave();
     }
   }
 
@@ -374,7 +409,11 @@ export class ImageStore {
     return this.client;
   }
 
-  private async doPull(ref: ImageReference, auth: AuthConfig | undefined): Promise<Image> {
+  private async doPull(
+    ref: ImageReference,
+    auth: AuthConfig | undefined,
+    signal: AbortSignal,
+  ): Promise<Image> {
     const client = this.registryClient();
     const name = formatReference(ref);
     const started = Date.now();
@@ -384,12 +423,12 @@ export class ImageStore {
       ep.mirror && !sameRegistry(auth?.server_address, ep.host) ? undefined : auth;
 
     // The manifest decides which endpoint serves the rest: the first that has it.
-    const { value: top, endpoint } = await this.firstAnswer(endpoints, name, (ep) =>
-      client.getManifest(ep, manifestReference(ref), authFor(ep)),
+    const { value: top, endpoint } = await this.firstAnswer(endpoints, name, signal, (ep) =>
+      client.getManifest(ep, manifestReference(ref), authFor(ep), signal),
     );
     const ordered = [endpoint, ...endpoints.filter((e) => e !== endpoint)];
     const fromAny = <T>(what: string, fn: (ep: Endpoint) => Promise<T>) =>
-      this.firstAnswer(ordered, what, fn).then((r) => r.value);
+      this.firstAnswer(ordered, what, signal, fn).then((r) => r.value);
 
     let manifestDoc = parseManifest(top.body, top.contentType);
     let manifestDigest = top.digest;
@@ -397,7 +436,7 @@ export class ImageStore {
     if (manifestDoc.kind === 'index') {
       const chosen = selectPlatform(manifestDoc, this.platform);
       const fetched = await fromAny(`manifest ${chosen.digest}`, (ep) =>
-        client.getManifest(ep, chosen.digest, authFor(ep)),
+        client.getManifest(ep, chosen.digest, authFor(ep), signal),
       );
       manifestDoc = parseManifest(fetched.body, fetched.contentType);
       if (manifestDoc.kind !== 'manifest') {
@@ -425,7 +464,7 @@ export class ImageStore {
       await this.blobs.putBuffer(manifestDigest, manifestBody);
       await this.blobs.put(manifest.config.digest, manifest.config.size, () =>
         fromAny(`config ${manifest.config.digest}`, (ep) =>
-          client.openBlob(ep, manifest.config.digest, authFor(ep)),
+          client.openBlob(ep, manifest.config.digest, authFor(ep), signal),
         ),
       );
       const config = parseImageConfig(await this.blobs.read(manifest.config.digest), manifest.layers.length);
@@ -441,8 +480,8 @@ export class ImageStore {
       );
       await mapLimit(manifest.layers, this.options.maxConcurrentDownloads ?? 3, async (layer, i) => {
         const diffID = layerRefs[i].diffID;
-        const created = await this.ensureLayer(name, layer, diffID, progress, () =>
-          fromAny(`layer ${layer.digest}`, (ep) => client.openBlob(ep, layer.digest, authFor(ep))),
+        const created = await this.ensureLayer(name, layer, diffID, progress, signal, () =>
+          fromAny(`layer ${layer.digest}`, (ep) => client.openBlob(ep, layer.digest, authFor(ep), signal)),
         );
         if (created) progress.layersNew += 1;
         else progress.done += layer.size;
@@ -513,6 +552,7 @@ export class ImageStore {
     layer: ImageManifest['layers'][number],
     diffID: string,
     progress: { done: number },
+    signal: AbortSignal,
     open: () => Promise<Readable>,
   ): Promise<boolean> {
     for (let attempt = 1; ; attempt += 1) {
@@ -544,6 +584,7 @@ export class ImageStore {
         return created;
       } catch (err) {
         progress.done -= bytes;
+        if (signal.aborted) throw signal.reason;
         const transient = isTransientNetworkError(err);
         if (transient && attempt < LAYER_ATTEMPTS && !this.closing) {
           this.log.warn('layer download failed, trying again', {
@@ -569,6 +610,7 @@ export class ImageStore {
   private async firstAnswer<T>(
     endpoints: Endpoint[],
     what: string,
+    signal: AbortSignal,
     fn: (ep: Endpoint) => Promise<T>,
   ): Promise<{ value: T; endpoint: Endpoint }> {
     let lastError: unknown;
@@ -576,6 +618,8 @@ export class ImageStore {
       try {
         return { value: await fn(endpoint), endpoint };
       } catch (err) {
+        // Cancelled: no other source is tried.
+        if (signal.aborted) throw signal.reason;
         lastError = err;
         if (endpoint.mirror) {
           this.log.warn('mirror failed, trying the next source', {

@@ -67,8 +67,13 @@ export class RegistryClient {
   }
 
   /** Fetches a manifest or index by tag or digest, verifying it against the digest it claims. */
-  async getManifest(ep: Endpoint, reference: string, auth?: AuthConfig): Promise<FetchedManifest> {
-    const res = await this.get(ep, `manifests/${reference}`, { accept: MANIFEST_ACCEPT }, auth);
+  async getManifest(
+    ep: Endpoint,
+    reference: string,
+    auth?: AuthConfig,
+    signal?: AbortSignal,
+  ): Promise<FetchedManifest> {
+    const res = await this.get(ep, `manifests/${reference}`, { accept: MANIFEST_ACCEPT }, auth, signal);
     const declared = Number(res.headers['content-length']);
     if (declared > MAX_MANIFEST_BYTES) {
       res.body.destroy();
@@ -100,8 +105,8 @@ export class RegistryClient {
   }
 
   /** Opens a blob for download; the caller verifies digest and size while reading. */
-  async openBlob(ep: Endpoint, digest: string, auth?: AuthConfig): Promise<Readable> {
-    const res = await this.get(ep, `blobs/${digest}`, {}, auth);
+  async openBlob(ep: Endpoint, digest: string, auth?: AuthConfig, signal?: AbortSignal): Promise<Readable> {
+    const res = await this.get(ep, `blobs/${digest}`, {}, auth, signal);
     // The caller pipes the body a few ticks later; an abort (destroy) in between must not turn
     // into an unhandled 'error' event. pipeline still sees the error: the stream is `errored`.
     res.body.on('error', () => undefined);
@@ -113,12 +118,13 @@ export class RegistryClient {
     resource: string,
     headers: Record<string, string>,
     auth: AuthConfig | undefined,
+    signal: AbortSignal | undefined,
   ): Promise<Dispatcher.ResponseData> {
     const url = `${ep.insecure ? 'http' : 'https'}://${ep.host}/v2/${ep.repository}/${resource}`;
     const scope = `repository:${ep.repository}:pull`;
     let authorization = await this.authenticator.authorize(ep.host, scope, auth);
     for (let attempt = 0; ; attempt += 1) {
-      const res = await this.send(url, { ...headers, ...(authorization ? { authorization } : {}) });
+      const res = await this.send(url, { ...headers, ...(authorization ? { authorization } : {}) }, signal);
       if (res.statusCode === 401 && attempt === 0) {
         await res.body.dump();
         authorization = await this.authenticator.challenge(
@@ -145,13 +151,20 @@ export class RegistryClient {
     }
   }
 
-  private async send(url: string, headers: Record<string, string>): Promise<Dispatcher.ResponseData> {
+  /** One request; `signal` aborts it, and the body of its response while it is read. */
+  private async send(
+    url: string,
+    headers: Record<string, string>,
+    signal: AbortSignal | undefined,
+  ): Promise<Dispatcher.ResponseData> {
     try {
       return await request(url, {
         dispatcher: this.dispatcher,
         headers: { 'user-agent': this.userAgent, ...headers },
+        ...(signal ? { signal } : {}),
       });
     } catch (err) {
+      if (signal?.aborted) throw signal.reason;
       throw new UnavailableError(`${url}: ${(err as Error).message}`, { cause: err });
     }
   }

@@ -90,7 +90,7 @@ export function runtimeService(ctx: DaemonContext, apiVersion: string): ServiceI
 /** The ImageService methods berth implements; the rest answer UNIMPLEMENTED. */
 export function imageService(ctx: DaemonContext): ServiceImpl<ImageServiceHandlers> {
   return {
-    PullImage: (request) => releasingMemoryAfter(() => pullImage(ctx, request)),
+    PullImage: (request, call) => releasingMemoryAfter(() => pullImage(ctx, request, call.signal)),
     ImageStatus: (request) => imageStatus(ctx, request),
     ListImages: (request) => listImages(ctx, request),
     StreamImages: (request, send, call) => streamImages(ctx, request, send, call),
