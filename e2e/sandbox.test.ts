@@ -222,6 +222,18 @@ describe('pod sandboxes over CRI with a CNI bridge network', () => {
         code: grpcStatus.INVALID_ARGUMENT,
         details: expect.stringContaining('"nope"'),
       });
+      // hostUsers: false asks for a user namespace of the pod's own, which berth does not make:
+      // refused, not run in the host's.
+      const userns = pod('userns');
+      userns.linux!.security_context!.namespace_options!.userns_options = {
+        mode: 'POD',
+        uids: [{ host_id: 100000, container_id: 0, length: 65536 }],
+        gids: [{ host_id: 100000, container_id: 0, length: 65536 }],
+      };
+      await expect(daemon.client.runtime.RunPodSandbox({ config: userns })).rejects.toMatchObject({
+        code: grpcStatus.UNIMPLEMENTED,
+        details: expect.stringContaining('user namespaces'),
+      });
       const list = await daemon.client.runtime.ListPodSandbox({});
       expect(list.items.map((i) => i.id)).toEqual([first]);
       expect(await network.leases()).toHaveLength(1);

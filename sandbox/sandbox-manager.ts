@@ -13,6 +13,7 @@ import { nowNanos } from '../common/time';
 import { writeJsonAtomic } from '../common/atomic-file';
 import { PAUSE_OOM_SCORE_ADJ, restrictOomScoreAdj } from '../oci/oom';
 import { OciRuntimeCli, runtimeOfHandler } from '../oci/runtime-cli';
+import { refuseUserNamespace } from '../oci/spec/namespaces';
 import type { Config } from '../server/config';
 import type { Logger } from '../server/logger';
 import { bandwidthFromAnnotations } from '../network/pod-bandwidth';
@@ -134,6 +135,7 @@ export class SandboxManager {
       ipc: nsOptions?.ipc === 'NODE',
       pid: nsOptions?.pid === 'NODE',
     };
+    refuseUserNamespace(nsOptions?.userns_options, 'pod sandbox');
     const sysctls = validatePodSysctls(linux?.sysctls ?? {}, {
       net: !host.network,
       ipc: !host.ipc,

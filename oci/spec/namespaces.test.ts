@@ -1,5 +1,5 @@
 import type { NamespaceOption__Output } from '../../api/generated/runtime/v1/NamespaceOption';
-import { FailedPreconditionError, InvalidArgumentError } from '../../common/errors';
+import { FailedPreconditionError, InvalidArgumentError, UnimplementedError } from '../../common/errors';
 import { containerNamespaces } from './namespaces';
 import { containerConfig, lookups, sandboxInfo, specInput } from './test-input';
 
@@ -34,6 +34,17 @@ describe('containerNamespaces', () => {
   test("pid POD in a pod that pinned none (crictl's default): the pause process's", () => {
     const input = specInput({ config: containerConfig({}, { namespace_options: null }) });
     expect(containerNamespaces(input)).toContainEqual({ type: 'pid', path: '/proc/4242/ns/pid' });
+  });
+
+  test("a user namespace of its own is refused; the host's (NODE) is what every container has", () => {
+    const userns = (mode: 'POD' | 'NODE') => ({
+      ...nsOptions('CONTAINER'),
+      userns_options: { mode, uids: [{ host_id: 100000, container_id: 0, length: 65536 }], gids: [] },
+    });
+    const asking = specInput({ config: containerConfig({}, { namespace_options: userns('POD') }) });
+    expect(() => containerNamespaces(asking)).toThrow(UnimplementedError);
+    const host = specInput({ config: containerConfig({}, { namespace_options: userns('NODE') }) });
+    expect(containerNamespaces(host)).toEqual([...podNs, { type: 'pid' }]);
   });
 
   test('pid POD without a pause process is a FailedPrecondition', () => {

@@ -1,4 +1,5 @@
-import { FailedPreconditionError, InvalidArgumentError } from '../../common/errors';
+import type { UserNamespace__Output } from '../../api/generated/runtime/v1/UserNamespace';
+import { FailedPreconditionError, InvalidArgumentError, UnimplementedError } from '../../common/errors';
 import type { OciNamespace } from '../spec-types';
 import type { ContainerSpecInput, SpecOpt } from './input';
 
@@ -18,6 +19,7 @@ import type { ContainerSpecInput, SpecOpt } from './input';
  */
 export function containerNamespaces(input: ContainerSpecInput): OciNamespace[] {
   const { sandbox } = input;
+  refuseUserNamespace(input.config.linux?.security_context?.namespace_options?.userns_options, 'container');
   const namespaces: OciNamespace[] = [{ type: 'mount' }];
   if (sandbox.namespaces.net) namespaces.push({ type: 'network', path: sandbox.namespaces.net });
   if (sandbox.namespaces.ipc) namespaces.push({ type: 'ipc', path: sandbox.namespaces.ipc });
@@ -54,3 +56,14 @@ function pidNamespace({ config, sandbox, lookups }: ContainerSpecInput): OciName
 export const withNamespaces: SpecOpt = (spec, input) => {
   spec.linux.namespaces = containerNamespaces(input);
 };
+
+/**
+ * A user namespace of its own (UserNamespace mode POD: the pod's hostUsers: false) is not built
+ * yet: refused, rather than running the workload in the host's user namespace it asked to leave.
+ * Status reports user_namespaces false for every handler, so a kubelet does not ask.
+ */
+export function refuseUserNamespace(userns: UserNamespace__Output | null | undefined, what: string): void {
+  if (userns && userns.mode !== 'NODE') {
+    throw new UnimplementedError(`${what}: user namespaces (mode ${userns.mode}) are not supported by berth`);
+  }
+}
