@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { status as grpcStatus } from '@grpc/grpc-js';
-import { parse as parseToml } from 'smol-toml';
+import { parse as parseToml, stringify as stringifyToml } from 'smol-toml';
 import { connectCri } from './cri-client';
 import { runCli, spawnDaemon, TestDaemon, writeTestConfig } from './harness';
 
@@ -159,6 +159,61 @@ describe('daemon over its socket', () => {
 });
 
 describe('daemon lifecycle', () => {
+  test('SIGHUP reloads the log level, registries and CDI dirs; other changes wait for a restart', async () => {
+    const daemon = await TestDaemon.start();
+    try {
+      const edit = (change: (doc: Record<string, Record<string, unknown>>) => void): void => {
+        const doc = parseToml(fs.readFileSync(daemon.configFile, 'utf8')) as Record<
+          string,
+          Record<string, unknown>
+        >;
+        change(doc);
+        fs.writeFileSync(daemon.configFile, stringifyToml(doc));
+      };
+      const reloaded = async (n: number): Promise<void> => {
+        daemon.child.kill('SIGHUP');
+        await daemon.waitForLog(new RegExp(`(configuration (not )?reloaded[^\\n]*\\n[^]*){${n}}`));
+      };
+      const running = async () =>
+        JSON.parse((await daemon.client.runtime.Status({ verbose: true })).info.config);
+
+      edit((doc) => {
+        doc.log = { level: 'warn' };
+        doc.registries = { mirrors: { 'docker.io': ['mirror.example:5000'] } };
+        doc.cdi = { spec_dirs: ['/etc/cdi-reloaded'] };
+        doc.streaming = { port: 1 };
+      });
+      await reloaded(1);
+      expect(daemon.logs()).toMatch(
+        /configuration reloaded applied=\["log","cdi","registries"\] needRestart=\["streaming"\]/,
+      );
+      expect(await running()).toMatchObject({
+        log: { level: 'warn' },
+        registries: { mirrors: { 'docker.io': ['mirror.example:5000'] } },
+        cdi: { spec_dirs: ['/etc/cdi-reloaded'] },
+        streaming: { port: 0 },
+      });
+      // At warn, calls are no longer logged.
+      const calls = () =>
+        daemon
+          .logs()
+          .split('\n')
+          .filter((l) => / rpc method=.*Version/.test(l)).length;
+      const before = calls();
+      await daemon.client.runtime.Version({});
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      expect(calls()).toBe(before);
+
+      // A config that does not load changes nothing.
+      fs.writeFileSync(daemon.configFile, 'no_such_key = 1\n');
+      await reloaded(2);
+      expect(daemon.logs()).toMatch(/configuration not reloaded; the running one stays error=.*no_such_key/);
+      expect(await running()).toMatchObject({ log: { level: 'warn' } });
+    } finally {
+      await daemon.stop();
+    }
+  });
+
   test('a restart keeps the pod CIDR; SIGKILL leaves a stale socket the next daemon replaces', async () => {
     const first = await TestDaemon.start();
     try {

@@ -156,7 +156,7 @@ export class ImageStore {
   private readonly recordDir: string;
   /** Made on the first pull (see registryClient). */
   private client?: RegistryClient;
-  private readonly mirrors: MirrorResolver;
+  private mirrors: MirrorResolver;
   private readonly log: ImageLogger;
   private readonly platform: Platform;
   private readonly records = new Map<string, ImageRecord>();
@@ -230,6 +230,11 @@ export class ImageStore {
     this.closing = true;
     await this.client?.destroy();
     await Promise.allSettled([...this.pulls.values()].map((p) => p.work));
+  }
+
+  /** New registry settings (a reloaded config) for the pulls that start from now on. */
+  setRegistries(registries: RegistryConfig[]): void {
+    this.mirrors = new MirrorResolver(registries);
   }
 
   /**

@@ -45,17 +45,19 @@ async function main(argv: string[]): Promise<number> {
         strict: true,
         allowPositionals: false,
       });
-      const config = loadConfig(values.config, {
-        root: values.root,
-        runroot: values.runroot,
-        listen: values.listen,
-        logLevel: values['log-level'],
-      });
+      const load = () =>
+        loadConfig(values.config, {
+          root: values.root,
+          runroot: values.runroot,
+          listen: values.listen,
+          logLevel: values['log-level'],
+        });
+      const config = load();
       if (command === 'config') {
         process.stdout.write(configToToml(config));
         return 0;
       }
-      await runDaemon(config);
+      await runDaemon(config, load);
       return 0;
     }
     case 'version': {

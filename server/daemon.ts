@@ -11,6 +11,7 @@ import { PodStatsCollector } from '../sandbox/pod-stats';
 import { SandboxManager } from '../sandbox/sandbox-manager';
 import type { Config } from './config';
 import type { DaemonContext } from './context';
+import { applyReloadedConfig } from './config-reload';
 import { CriServer } from './grpc-server';
 import { LifecycleEvents } from './lifecycle-events';
 import { createLogger } from './logger';
@@ -23,7 +24,7 @@ import { StreamingServer } from './streaming/server';
  * Runs the daemon until SIGTERM or SIGINT: prepares the state directories, loads what must survive
  * restarts, serves CRI, and on a signal lets in-flight calls finish before exiting.
  */
-export async function runDaemon(config: Config): Promise<void> {
+export async function runDaemon(config: Config, reload?: () => Config): Promise<void> {
   const logger = createLogger(config.log);
   // State directories are root's: images and container records are not for other users to read.
   await fs.mkdir(config.root, { recursive: true, mode: 0o711 });
@@ -91,6 +92,20 @@ export async function runDaemon(config: Config): Promise<void> {
   await server.start();
   logger.info('berth started', { version: version().runtime_version, pid: process.pid, root: config.root });
 
+  // SIGHUP: read the config file again and take what a running daemon can (config-reload.ts).
+  const onReload = (): void => {
+    if (!reload) return;
+    try {
+      applyReloadedConfig(ctx, reload(), ({ applied, needRestart }) => {
+        logger.info('configuration reloaded', { applied, ...(needRestart.length ? { needRestart } : {}) });
+        if (needRestart.length > 0) {
+          logger.warn('changed settings take effect at the next start', { keys: needRestart });
+        }
+      });
+    } catch (err) {
+      logger.error('configuration not reloaded; the running one stays', { error: (err as Error).message });
+    }
+  };
   await new Promise<void>((resolve) => {
     const onSignal = (signal: NodeJS.Signals) => {
       logger.info('shutting down', { signal });
@@ -112,6 +127,8 @@ export async function runDaemon(config: Config): Promise<void> {
     };
     process.on('SIGTERM', onSignal);
     process.on('SIGINT', onSignal);
+    process.on('SIGHUP', onReload);
   });
+  process.off('SIGHUP', onReload);
   logger.info('berth stopped');
 }
