@@ -1,4 +1,4 @@
-import { promises as fs } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import type { ContainerStats } from '../api/generated/runtime/v1/ContainerStats';
 import type { NetworkInterfaceUsage } from '../api/generated/runtime/v1/NetworkInterfaceUsage';
@@ -83,9 +83,14 @@ export async function networkUsageOf(pid: number, at: bigint): Promise<NetworkUs
   };
 }
 
-/** The counters of every interface but loopback in the network namespace of `pid`. */
+/**
+ * The counters of every interface but loopback in the network namespace of `pid`. Read
+ * synchronously, as procfs makes the file in memory (see readFiles in oci/cgroup-stats.ts).
+ */
 export async function podInterfaces(pid: number): Promise<InterfaceCounters[]> {
-  return parseNetDev(await fs.readFile(`/proc/${pid}/net/dev`, 'utf8')).filter((i) => i.name !== 'lo');
+  return Promise.resolve(
+    parseNetDev(readFileSync(`/proc/${pid}/net/dev`, 'utf8')).filter((i) => i.name !== 'lo'),
+  );
 }
 
 /**
