@@ -26,7 +26,7 @@ export async function writeFileAtomic(
   const dir = path.dirname(file);
   // Unique per write: two saves of one record in the same millisecond (a container's start and
   // its exit) must not collide on the temp file (EEXIST).
-  const tmp = path.join(dir, `.${path.basename(file)}.${process.pid}.${++tempSerial}.tmp`);
+  const tmp = path.join(dir, `${tempPrefix(file)}${process.pid}.${++tempSerial}.tmp`);
   const handle = await fs.open(tmp, 'wx', mode);
   try {
     await handle.writeFile(data);
@@ -44,6 +44,27 @@ export async function writeFileAtomic(
     throw err;
   }
   if (durable) await syncDir(dir);
+}
+
+/** The start of the names of writeFileAtomic's temp files for `file`, beside it. */
+function tempPrefix(file: string): string {
+  return `.${path.basename(file)}.`;
+}
+
+/**
+ * Removes a file written by writeFileAtomic and the temp files a crash in the middle of a write
+ * left beside it (a temp file is removed on any failure but the process's own death). None there
+ * is fine.
+ */
+export async function removeAtomicFile(file: string): Promise<void> {
+  const prefix = tempPrefix(file);
+  const names = await fs.readdir(path.dirname(file)).catch(() => [] as string[]);
+  await Promise.all([
+    fs.rm(file, { force: true }),
+    ...names
+      .filter((n) => n.startsWith(prefix) && n.endsWith('.tmp'))
+      .map((n) => fs.rm(path.join(path.dirname(file), n), { force: true })),
+  ]);
 }
 
 /** Writes a JSON record atomically (see writeFileAtomic). */

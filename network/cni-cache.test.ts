@@ -46,6 +46,19 @@ describe('CniResultCache', () => {
     expect(await cache.list()).toEqual([]);
   });
 
+  test('removing an attachment also removes what a write cut short by a crash left, and its dir', async () => {
+    // A daemon killed in the middle of put(): the temp file of the write, no record yet.
+    const dir = path.join(root, 'network', 'cni-results', 'pod1');
+    await fs.mkdir(dir, { recursive: true });
+    await fs.writeFile(path.join(dir, '.eth0.json.4242.1.tmp'), '{"kind":');
+    await fs.writeFile(path.join(dir, '.net1.json.4242.2.tmp'), '{"kind":');
+    await cache.remove('pod1', 'eth0');
+    // Another attachment's leftovers are its own to remove.
+    expect(await fs.readdir(dir)).toEqual(['.net1.json.4242.2.tmp']);
+    await cache.remove('pod1', 'net1');
+    expect(await fs.readdir(path.dirname(dir))).toEqual([]);
+  });
+
   test('a record that is not one is an error, not a silent miss', async () => {
     const file = path.join(root, 'network', 'cni-results', 'pod1', 'eth0.json');
     await fs.mkdir(path.dirname(file), { recursive: true });

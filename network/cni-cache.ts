@@ -1,6 +1,6 @@
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
-import { readJsonIfExists, writeJsonAtomic } from '../common/atomic-file';
+import { readJsonIfExists, removeAtomicFile, writeJsonAtomic } from '../common/atomic-file';
 import { CNI_NAME_PATTERN, type CniNetworkList } from './cni-config';
 
 const KIND = 'berth.cni-attachment/v1';
@@ -66,10 +66,13 @@ export class CniResultCache {
     return record as CniAttachmentRecord;
   }
 
-  /** Removes an attachment's record; a missing one is fine. */
+  /**
+   * Removes an attachment's record, with what a daemon killed while writing it left (its temp
+   * file); a missing one is fine.
+   */
   async remove(containerId: string, ifName: string): Promise<void> {
     const file = this.file(containerId, ifName);
-    await fs.rm(file, { force: true });
+    await removeAtomicFile(file);
     // The container's directory goes when its last attachment does.
     await fs.rmdir(path.dirname(file)).catch(() => undefined);
   }
