@@ -7,6 +7,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import type { ContainerConfig } from '../api/generated/runtime/v1/ContainerConfig';
 import type { PodSandboxConfig } from '../api/generated/runtime/v1/PodSandboxConfig';
 import { cgroupDirs, mountsUnder, removeCgroups } from '../common/testing/kernel';
 import { TestBridgeNetwork } from '../network/test-support/test-network';
@@ -112,6 +113,14 @@ describe('kill -9 in the middle of a creation leaves the whole object or nothing
     cniResults: [],
   };
 
+  /** A container that sleeps, in a pid namespace of its own. */
+  const sleeper = (): ContainerConfig => ({
+    metadata: { name: 'c', attempt: 0 },
+    image: { image },
+    command: ['sleep', '3600'],
+    linux: { resources: {}, security_context: { namespace_options: { pid: 'CONTAINER' } } },
+  });
+
   /** How many creations the restarted daemons found cut short and undid, by kind. */
   const undone = { pod: 0, container: 0 };
 
@@ -145,12 +154,7 @@ describe('kill -9 in the middle of a creation leaves the whole object or nothing
         const { container_id } = await client.runtime.CreateContainer({
           pod_sandbox_id,
           sandbox_config: config,
-          config: {
-            metadata: { name: 'c', attempt: 0 },
-            image: { image },
-            command: ['sleep', '3600'],
-            linux: { resources: {}, security_context: { namespace_options: { pid: 'CONTAINER' } } },
-          },
+          config: sleeper(),
         });
         await client.runtime.StartContainer({ container_id });
       }, afterMs);
@@ -170,12 +174,7 @@ describe('kill -9 in the middle of a creation leaves the whole object or nothing
       const { container_id } = await daemon.client.runtime.CreateContainer({
         pod_sandbox_id,
         sandbox_config: config,
-        config: {
-          metadata: { name: 'c', attempt: 0 },
-          image: { image },
-          command: ['sleep', '3600'],
-          linux: { resources: {}, security_context: { namespace_options: { pid: 'CONTAINER' } } },
-        },
+        config: sleeper(),
       });
       await daemon.client.runtime.StartContainer({ container_id });
       const client = daemon.client;

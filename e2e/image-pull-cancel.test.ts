@@ -12,6 +12,7 @@ import { randomBytes } from 'node:crypto';
 import { status as grpcStatus } from '@grpc/grpc-js';
 import { buildImage, buildLayer, type BuiltImage } from '../image/test-registry';
 import { TestDaemon } from './harness';
+import { eventually } from './pod-fixture';
 
 /** Serves one image; the layer's second half waits for release(). */
 class StallingRegistry {
@@ -74,19 +75,6 @@ class StallingRegistry {
   }
 }
 
-/** Waits until `check` holds, up to `ms`; the last failed expectation otherwise. */
-async function until(check: () => void, ms = 5000): Promise<void> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    try {
-      return check();
-    } catch (err) {
-      if (Date.now() > deadline) throw err;
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
-  }
-}
-
 describe('PullImage cancelled by its caller', () => {
   let daemon: TestDaemon;
 
@@ -121,8 +109,20 @@ describe('PullImage cancelled by its caller', () => {
       ).rejects.toMatchObject({ code: grpcStatus.DEADLINE_EXCEEDED });
       expect(registry.layerRequests).toBe(1);
       // The daemon dropped the download: the registry sees its connection close.
-      await until(() => expect(registry.layerClosed).toBe(1));
-      await until(() => expect(partial()).toEqual([]));
+      expect(
+        await eventually(
+          async () => registry.layerClosed,
+          (n) => n === 1,
+          5000,
+        ),
+      ).toBe(1);
+      expect(
+        await eventually(
+          async () => partial(),
+          (left) => left.length === 0,
+          5000,
+        ),
+      ).toEqual([]);
       const { images } = await daemon.client.image.ListImages({});
       expect(images.flatMap((i) => i.repo_tags)).not.toContain(ref);
     } finally {
@@ -135,7 +135,13 @@ describe('PullImage cancelled by its caller', () => {
     try {
       const ref = `${registry.host}/e2e/shared:v1`;
       const patient = daemon.client.image.PullImage({ image: { image: ref } });
-      await until(() => expect(registry.layerRequests).toBe(1));
+      expect(
+        await eventually(
+          async () => registry.layerRequests,
+          (n) => n === 1,
+          5000,
+        ),
+      ).toBe(1);
       await expect(
         daemon.client.image.PullImage({ image: { image: ref } }, { timeoutMs: 300 }),
       ).rejects.toMatchObject({ code: grpcStatus.DEADLINE_EXCEEDED });

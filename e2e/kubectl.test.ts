@@ -6,9 +6,10 @@
  * when there is one (1.31 on speak WebSocket for exec and fall back to SPDY for port-forward),
  * also pinned to SPDY.
  */
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcessByStdio } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import type { Readable, Writable } from 'node:stream';
 import { packageRoot } from '../common/package-root';
 import { KubectlFront } from './kubectl-front';
 import { PodFixture } from './pod-fixture';
@@ -80,21 +81,29 @@ describe('kubectl exec, attach and port-forward', () => {
     expect(clients.length).toBeGreaterThan(0);
   });
 
-  /** Runs kubectl against the front; `input` goes to its stdin. */
+  /** Starts kubectl against the front, with no kubeconfig but the client's own settings. */
+  const startKubectl = (
+    k: Kubectl,
+    args: string[],
+    stdin: 'pipe' | 'ignore' = 'ignore',
+  ): ChildProcessByStdio<Writable | null, Readable, Readable> =>
+    spawn(k.bin, ['--server', front.url, '-n', 'default', ...args], {
+      env: { PATH: process.env.PATH ?? '', HOME: fixture.daemon.dir, KUBECONFIG: '/dev/null', ...k.env },
+      stdio: [stdin, 'pipe', 'pipe'],
+    }) as ChildProcessByStdio<Writable | null, Readable, Readable>;
+
+  /** Runs kubectl to its end; `input` goes to its stdin. */
   const kubectl = (k: Kubectl, args: string[], input?: Buffer): Promise<Run> =>
     new Promise((resolve, reject) => {
-      const child = spawn(k.bin, ['--server', front.url, '--request-timeout=60s', '-n', 'default', ...args], {
-        env: { PATH: process.env.PATH ?? '', HOME: fixture.daemon.dir, KUBECONFIG: '/dev/null', ...k.env },
-        stdio: ['pipe', 'pipe', 'pipe'],
-      });
+      const child = startKubectl(k, ['--request-timeout=60s', ...args], 'pipe');
       let stdout = '';
       let stderr = '';
       child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
       child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
       child.on('error', reject);
       child.on('close', (code) => resolve({ code, stdout, stderr }));
-      child.stdin.on('error', () => undefined); // kubectl may exit before it read its input
-      child.stdin.end(input);
+      child.stdin!.on('error', () => undefined); // kubectl may exit before it read its input
+      child.stdin!.end(input);
     });
 
   describe.each(clients.map((k) => [k.label, k] as const))('%s', (_label, k) => {
@@ -114,10 +123,7 @@ describe('kubectl exec, attach and port-forward', () => {
     }, 60_000);
 
     test("attach: the container's output as it comes", async () => {
-      const child = spawn(k.bin, ['--server', front.url, '-n', 'default', 'attach', 'web', '-c', 'ticker'], {
-        env: { PATH: process.env.PATH ?? '', HOME: fixture.daemon.dir, KUBECONFIG: '/dev/null', ...k.env },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
+      const child = startKubectl(k, ['attach', 'web', '-c', 'ticker']);
       try {
         let out = '';
         await new Promise<void>((resolve, reject) => {
@@ -135,14 +141,7 @@ describe('kubectl exec, attach and port-forward', () => {
     }, 60_000);
 
     test('port-forward: HTTP to a server in the pod', async () => {
-      const child = spawn(
-        k.bin,
-        ['--server', front.url, '-n', 'default', 'port-forward', 'pod/web', ':8080'],
-        {
-          env: { PATH: process.env.PATH ?? '', HOME: fixture.daemon.dir, KUBECONFIG: '/dev/null', ...k.env },
-          stdio: ['ignore', 'pipe', 'pipe'],
-        },
-      );
+      const child = startKubectl(k, ['port-forward', 'pod/web', ':8080']);
       try {
         const port = await new Promise<number>((resolve, reject) => {
           let out = '';

@@ -130,19 +130,10 @@ export class ContainerManager {
   }: InterruptedCreate<ContainerIntent>): Promise<void> {
     try {
       if (intent) {
+        // The monitor first, so that it cannot go on to create the container after the delete.
         const monitorPid = liveMonitorPid(intent.runDir);
         if (monitorPid !== undefined) process.kill(monitorPid, 'SIGKILL');
-        await runtimeOfHandler(this.config.runtimes, intent.runtimeHandler, `container ${id}`).delete(
-          id,
-          true,
-        );
-        await unmountIfMounted(path.join(intent.bundleDir, 'rootfs'));
-        await unmountImageVolumes(intent.bundleDir);
-        await Promise.all(
-          [intent.bundleDir, intent.runDir, path.join(this.exitDir, id)].map((p) =>
-            fs.rm(p, { recursive: true, force: true }),
-          ),
-        );
+        await this.deleteFromHost({ id, ...intent });
       }
       await fs.rm(dir, { recursive: true, force: true });
       this.logger.warn('undid a container creation cut short by a crash', { id });
@@ -343,17 +334,7 @@ export class ContainerManager {
     const record = this.store.find(idOrPrefix);
     if (!record) return;
     if (!record.finishedAt) await this.stop(record.id, 0);
-    // The process is gone: its runtime state and its rootfs can go side by side.
-    await settleAll([
-      this.runtimeOf(record).delete(record.id, true),
-      unmountIfMounted(path.join(record.bundleDir, 'rootfs')),
-      unmountImageVolumes(record.bundleDir),
-    ]);
-    await settleAll([
-      fs.rm(record.bundleDir, { recursive: true, force: true }),
-      fs.rm(record.runDir, { recursive: true, force: true }),
-      fs.rm(path.join(this.exitDir, record.id), { force: true }),
-    ]);
+    await this.deleteFromHost(record);
     await this.store.delete(record);
     this.events.containerEvent('CONTAINER_DELETED_EVENT', record);
     this.logger.info('container removed', { id: record.id });
@@ -461,6 +442,27 @@ export class ContainerManager {
     return this.store.all().filter((record) => record.podId === podId);
   }
 
+  /**
+   * Deletes what a container holds on the host, each step a no-op when it is not there: its
+   * runtime state (--force: a container still running is killed), its rootfs and image volume
+   * mounts, side by side, then its bundle, monitor directory and exit record. Its record and
+   * state directory are the caller's.
+   */
+  private async deleteFromHost(
+    c: Pick<ContainerRecord, 'id' | 'runtimeHandler' | 'bundleDir' | 'runDir'>,
+  ): Promise<void> {
+    await settleAll([
+      this.runtimeOf(c).delete(c.id, true),
+      unmountIfMounted(path.join(c.bundleDir, 'rootfs')),
+      unmountImageVolumes(c.bundleDir),
+    ]);
+    await settleAll([
+      fs.rm(c.bundleDir, { recursive: true, force: true }),
+      fs.rm(c.runDir, { recursive: true, force: true }),
+      fs.rm(path.join(this.exitDir, c.id), { force: true }),
+    ]);
+  }
+
   /** Whether a container uses the image (such an image may not be removed). */
   usesImage(imageId: string): boolean {
     return this.store
@@ -540,7 +542,7 @@ export class ContainerManager {
     return features;
   }
 
-  private runtimeOf(record: ContainerRecord): OciRuntimeCli {
+  private runtimeOf(record: Pick<ContainerRecord, 'id' | 'runtimeHandler'>): OciRuntimeCli {
     return runtimeOfHandler(this.config.runtimes, record.runtimeHandler, `container ${record.id}`);
   }
 }

@@ -7,6 +7,7 @@
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
+import { drainOrClose } from '../common/drain';
 import { DeadlineExceededError, FailedPreconditionError, InternalError } from '../common/errors';
 import { packageRoot } from '../common/package-root';
 import { spawnProcess, type SpawnedProcess } from '../common/spawn';
@@ -309,15 +310,7 @@ export class AttachSession {
   /** Resolves once the monitor took what writeStdin queued, or the session is gone. */
   stdinDrained(): Promise<void> {
     if (!this.sock.writableNeedDrain || this.sock.destroyed) return Promise.resolve();
-    return new Promise((resolve) => {
-      const done = (): void => {
-        this.sock.off('drain', done);
-        this.sock.off('close', done);
-        resolve();
-      };
-      this.sock.on('drain', done);
-      this.sock.on('close', done);
-    });
+    return drainOrClose(this.sock);
   }
 
   closeStdin(): void {

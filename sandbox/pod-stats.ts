@@ -88,9 +88,7 @@ export async function networkUsageOf(pid: number, at: bigint): Promise<NetworkUs
  * synchronously, as procfs makes the file in memory (see readFiles in oci/cgroup-stats.ts).
  */
 export async function podInterfaces(pid: number): Promise<InterfaceCounters[]> {
-  return Promise.resolve(
-    parseNetDev(readFileSync(`/proc/${pid}/net/dev`, 'utf8')).filter((i) => i.name !== 'lo'),
-  );
+  return parseNetDev(readFileSync(`/proc/${pid}/net/dev`, 'utf8')).filter((i) => i.name !== 'lo');
 }
 
 /**

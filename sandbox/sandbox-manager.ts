@@ -93,7 +93,7 @@ export class SandboxManager {
       if (intent) {
         const netns = this.pinner.pathOf('net', id);
         await settleAll([
-          runtimeOfHandler(this.config.runtimes, intent.runtimeHandler, `pod sandbox ${id}`).delete(id, true),
+          this.runtimeOf({ id, runtimeHandler: intent.runtimeHandler }).delete(id, true),
           intent.hostNetwork
             ? Promise.resolve()
             : this.network.tearDownPod(
@@ -377,7 +377,7 @@ export class SandboxManager {
     }
   }
 
-  private runtimeOf(record: SandboxRecord): OciRuntimeCli {
+  private runtimeOf(record: Pick<SandboxRecord, 'id' | 'runtimeHandler'>): OciRuntimeCli {
     return runtimeOfHandler(this.config.runtimes, record.runtimeHandler, `pod sandbox ${record.id}`);
   }
 

@@ -20,7 +20,6 @@ export class MetricsServer {
   private constructor(
     private readonly server: http.Server,
     readonly observeCall: CallObserver,
-    readonly url: string,
   ) {}
 
   /** Listens on `address` (host:port; port 0 picks one). */
@@ -100,7 +99,7 @@ export class MetricsServer {
       calls.inc({ method, status });
       latency.observe({ method }, seconds);
     };
-    return new MetricsServer(server, observe, url);
+    return new MetricsServer(server, observe);
   }
 
   async stop(): Promise<void> {

@@ -2,6 +2,7 @@ import * as path from 'node:path';
 import { FailedPreconditionError, InvalidArgumentError } from '../../common/errors';
 import type { CdiContainerEdits, CdiDeviceNode } from '../cdi';
 import type { OciDeviceRule, OciHookName, OciLinuxDevice, OciMount } from '../spec-types';
+import { checkedPermissions } from './devices';
 import type { SpecLookups, SpecOpt } from './input';
 
 const HOOK_NAMES: readonly OciHookName[] = [
@@ -114,10 +115,7 @@ function deviceNode(
     major ??= host.major;
     minor ??= host.minor;
   }
-  const access = node.permissions || 'rwm';
-  if (!/^[rwm]{1,3}$/.test(access)) {
-    throw new InvalidArgumentError(`${where}: device node permissions "${access}" are not a subset of "rwm"`);
-  }
+  const access = checkedPermissions(node.permissions ?? '', `${node.path} of ${where}`);
   const device: OciLinuxDevice = {
     path: path.posix.normalize(node.path),
     type,

@@ -24,7 +24,8 @@ export const DEFAULT_DEVICE_RULES: OciDeviceRule[] = [
   { allow: true, type: 'c', major: 136, access: 'rwm' }, // the pts
 ];
 
-function checkedPermissions(permissions: string, device: string): string {
+/** Device cgroup permissions: a subset of "rwm", each letter once; empty means all three. */
+export function checkedPermissions(permissions: string, device: string): string {
   const access = permissions === '' ? 'rwm' : permissions;
   if (!/^[rwm]{1,3}$/.test(access) || new Set(access).size !== access.length) {
     throw new InvalidArgumentError(

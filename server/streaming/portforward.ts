@@ -5,6 +5,7 @@
  * connection ends when both directions did.
  */
 import type { Duplex } from 'node:stream';
+import { drainOrClose } from '../../common/drain';
 import type { WebSocket } from 'ws';
 import { ChannelCodec, ChannelSender } from './remotecommand-ws';
 import type { SpdyConnection, SpdyStream } from './spdy/connection';
@@ -115,14 +116,10 @@ export function servePortForwardOverWebSocket(
     if (target.write(data) || full.has(target)) return;
     full.add(target);
     ws.pause();
-    const release = (): void => {
-      target.off('drain', release);
-      target.off('close', release);
+    void drainOrClose(target).then(() => {
       full.delete(target);
       if (full.size === 0) ws.resume();
-    };
-    target.on('drain', release);
-    target.on('close', release);
+    });
   };
   ws.on('message', (raw: Buffer, isBinary: boolean) => {
     const msg = codec.decode(raw, isBinary);

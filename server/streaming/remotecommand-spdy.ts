@@ -4,6 +4,7 @@
  * terminal from v3 on, `resize`; the server replies to each, runs the command once every stream
  * it expects is there, and at the end writes the outcome on `error` and closes.
  */
+import { drainOrClose } from '../../common/drain';
 import type { SpdyConnection, SpdyStream } from './spdy/connection';
 import { header, RstStatus } from './spdy/frames';
 import {
@@ -121,16 +122,8 @@ function streamIO(conn: SpdyConnection, streams: Streams, tty: boolean): StreamI
 /** Resolves once what waits to go out on the stream is under the high-water mark (a stream
  * at or above it has pending writes, so 'drain' comes), or the stream is gone. */
 function whenBelowHighWater(stream: SpdyStream): Promise<void> {
-  return new Promise((resolve) => {
-    if (stream.writableLength < OUTPUT_HIGH_WATER_MARK || stream.destroyed) return resolve();
-    const done = (): void => {
-      stream.off('drain', done);
-      stream.off('close', done);
-      resolve();
-    };
-    stream.on('drain', done);
-    stream.on('close', done);
-  });
+  if (stream.writableLength < OUTPUT_HIGH_WATER_MARK || stream.destroyed) return Promise.resolve();
+  return drainOrClose(stream);
 }
 
 /** Ends our side of a stream (FIN after what was written); resolves once sent or gone. */

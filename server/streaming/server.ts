@@ -86,7 +86,11 @@ export class StreamingServer {
     this.server.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) =>
       this.onUpgrade(req, socket, head),
     );
-    this.server.on('connection', (socket: net.Socket) => this.track(socket));
+    this.server.on('connection', (socket: net.Socket) => {
+      this.track(socket);
+      this.closeWhenIdle(socket);
+    });
+    // Over TLS, the TCP socket above carries this one: its idle timer covers both.
     this.server.on('secureConnection', (socket: net.Socket) => this.track(socket));
   }
 
@@ -140,8 +144,11 @@ export class StreamingServer {
   private track(socket: net.Socket): void {
     this.sockets.add(socket);
     socket.once('close', () => this.sockets.delete(socket));
+  }
+
+  /** Idle means nothing read or written on the connection, whatever the session is doing. */
+  private closeWhenIdle(socket: net.Socket): void {
     if (this.idleTimeoutMs > 0) {
-      // Idle means nothing read or written on the connection, whatever the session is doing.
       socket.setTimeout(this.idleTimeoutMs, () => {
         this.logger.info('streaming connection closed after idling', {
           idle_timeout: this.config.idle_timeout,

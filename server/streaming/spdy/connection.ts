@@ -156,6 +156,7 @@ export class SpdyConnection extends EventEmitter {
   private readonly held = new Set<SpdyStream>();
   /** Bytes of the frames read and queued on readChain, not yet handled. */
   private unhandledBytes = 0;
+  /** Whether this connection paused the socket: its owner may pause it too, so isPaused() cannot tell. */
   private readingPaused = false;
 
   constructor(
