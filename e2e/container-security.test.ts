@@ -52,11 +52,7 @@ describe('container security context and resources over CRI', () => {
   ): Promise<{ exitCode: number; stdout: string }> {
     const id = await fixture.run(pod, name, command, extra);
     const status = await fixture.exited(id);
-    const stdout = (await fixture.log(id))
-      .split('\n')
-      .filter((line) => / stdout F /.test(line))
-      .map((line) => line.replace(/^\S+ stdout F /, ''))
-      .join('\n');
+    const stdout = (await fixture.logLines(id, 'stdout')).join('\n');
     await fixture.client.runtime.RemoveContainer({ container_id: id });
     return { exitCode: status.exit_code, stdout };
   }

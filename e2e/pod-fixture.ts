@@ -13,6 +13,7 @@ import type { PodSandboxConfig } from '../api/generated/runtime/v1/PodSandboxCon
 import { removeCgroups, removeTempDir } from '../common/testing/kernel';
 import { startRegistry, type TarEntry, type TestRegistry } from '../image/test-registry';
 import { TestBridgeNetwork } from '../network/test-support/test-network';
+import { logLines, parseLog } from '../oci/testing/cri-log';
 import type { CriClient } from './cri-client';
 import { TestDaemon } from './harness';
 import { pushBusybox } from './test-images';
@@ -206,10 +207,10 @@ export class PodFixture {
     };
   }
 
-  /** The container's log as written so far. */
-  async log(id: string): Promise<string> {
+  /** The lines of one stream of the container's log, P pieces joined up to their F. */
+  async logLines(id: string, stream: 'stdout' | 'stderr'): Promise<string[]> {
     const { log_path } = await this.status(id);
-    return fs.readFileSync(log_path, 'utf8');
+    return logLines(parseLog(log_path), stream);
   }
 
   /** Removes every pod through the daemon, stops it, then the network, registry, cgroups and files. */

@@ -30,43 +30,10 @@ import {
 } from './monitor';
 import { ExecSession, startExecSession } from './exec-session';
 import { TestRuntime, mountHugetlbForCrun, removeCgroups, testRuntimes } from './testing/runtimes';
+import { logLines, parseLog } from './testing/cri-log';
 
 const RUNTIMES = testRuntimes();
 const CGROUP_PARENT = `berth-monitor-test-${process.pid}`;
-const CRI_LINE = /^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z) (stdout|stderr) ([PF]) (.*)$/s;
-
-interface LogEntry {
-  stream: string;
-  tag: string;
-  text: string;
-}
-
-function parseLog(file: string): LogEntry[] {
-  const text = fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : '';
-  return text
-    .split('\n')
-    .slice(0, -1)
-    .map((line) => {
-      const m = CRI_LINE.exec(line);
-      if (!m) throw new Error(`not a CRI log line: ${JSON.stringify(line)}`);
-      return { stream: m[2], tag: m[3], text: m[4] };
-    });
-}
-
-/** Joins P pieces up to their F, as the kubelet does, per stream. */
-function logLines(entries: LogEntry[], stream: string): string[] {
-  const out: string[] = [];
-  let partial = '';
-  for (const e of entries.filter((x) => x.stream === stream)) {
-    partial += e.text;
-    if (e.tag === 'F') {
-      out.push(partial);
-      partial = '';
-    }
-  }
-  if (partial) out.push(partial);
-  return out;
-}
 
 interface Container {
   id: string;
